@@ -1,0 +1,38 @@
+# Entry points. Each target installs missing Debian packages and builds first, so that on a
+# fresh clone of a fresh machine `make test` alone is enough.
+.PHONY: all deps build build-asan test test-release test-asan demo bench clean
+
+LOWBIT := build/release/bin/lowbit
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+
+build-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+
+# The whole suite twice: Release with g++, then ASan+UBSan with clang++ (both -Werror).
+test: test-release test-asan
+
+test-release: build
+	@ctest --preset release
+
+test-asan: build-asan
+	@ctest --preset asan
+
+demo: build
+	@$(LOWBIT) formats
+	@echo
+	@$(LOWBIT) roundtrip --type all --rows 256 --cols 4096
+
+bench: build
+	@$(LOWBIT) roundtrip --type all --rows 1024 --cols 4096
+
+clean:
+	rm -rf build

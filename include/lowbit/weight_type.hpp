@@ -1,0 +1,106 @@
+// The weight-type registry: one row per storage format (ggml-style type traits).
+//
+// Everything generic (tensor sizes, dequantizing a tensor, GEMV over rows) is written once
+// against a row of this table; a new format plugs in by adding one row in src/formats/.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "lowbit/isa.hpp"
+
+namespace lowbit {
+
+// ggml's ids where the type is shared with llama.cpp/bitnet.cpp; ids >= 1024 are lowbit's own.
+enum class TypeId : uint32_t {
+    F32 = 0,
+    F16 = 1,
+    Q4_0 = 2,
+    Q4_1 = 3,
+    Q8_0 = 8,
+    Q6_K = 14,
+    BF16 = 30,
+    TQ1_0 = 34,
+    TQ2_0 = 35,
+    I2_S = 36,  // bitnet.cpp's id
+    QK256 = 1024,
+    I2S32 = 1025,
+    TL1 = 1026,
+    TL2 = 1027,
+    // Group-wise integer types: 1100 + 8 * bits_index(2,4,8 -> 0,1,2) + 4 * asymmetric
+    // + group_index(32,64,128,256 -> 0..3). See int_group_type_id().
+    IntGroupFirst = 1100,
+    IntGroupLast = 1100 + 8 * 2 + 4 + 3,
+};
+
+constexpr TypeId int_group_type_id(int bits, bool asymmetric, int group) {
+    const int bits_index = bits == 2 ? 0 : bits == 4 ? 1 : 2;
+    const int group_index = group == 32 ? 0 : group == 64 ? 1 : group == 128 ? 2 : 3;
+    return static_cast<TypeId>(1100 + 8 * bits_index + 4 * (asymmetric ? 1 : 0) + group_index);
+}
+
+// A tensor of `rows` x `cols` elements stored in some weight type, row-major
+// (cols = input features = GGUF ne[0]). Kernels trust the view: callers validate byte sizes
+// with WeightType::tensor_bytes before building one.
+struct WeightView {
+    const uint8_t* data = nullptr;
+    int64_t rows = 0;
+    int64_t cols = 0;
+};
+
+// One activation row quantized to int8 by quantize_activation_row (bitnet.cpp rules):
+// x[k] ~= q[k] / scale, and sum = sum_k q[k].
+struct ActivationRowI8 {
+    const int8_t* q = nullptr;
+    int64_t n = 0;
+    float scale = 0.0f;
+    int32_t sum = 0;
+};
+
+// Quantizes a whole rows x cols f32 tensor into dst (tensor_bytes(rows, cols) bytes).
+// Throws Error on a non-finite input or a shape the type cannot store.
+using QuantizeFn = void (*)(const float* src, int64_t rows, int64_t cols, uint8_t* dst);
+// Dequantizes rows [row_begin, row_end) into dst, (row_end - row_begin) * cols floats.
+using DequantizeFn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, float* dst);
+// y[r - row_begin] = dot(row r, x) for r in [row_begin, row_end), with int8 activations:
+// exact integer sums per block, then the weight and activation scales.
+using GemvI8Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end,
+                          const ActivationRowI8& x, float* y);
+// Bytes of a whole tensor (codes, scales, tails); throws Error if the shape is not allowed.
+using TensorBytesFn = std::size_t (*)(int64_t rows, int64_t cols);
+// Bytes from the start of one row's codes to the next row's (the row stride).
+using RowBytesFn = std::size_t (*)(int64_t cols);
+
+struct Kernels {
+    QuantizeFn quantize = nullptr;
+    DequantizeFn dequantize = nullptr;
+    GemvI8Fn gemv_i8 = nullptr;
+};
+
+struct WeightType {
+    TypeId id{};
+    std::string_view name;         // canonical upper-case name, e.g. "TQ2_0"
+    int64_t block_elems = 1;       // elements per block (a group for INTn types)
+    int64_t block_bytes = 4;       // bytes per block, scales included
+    double bits_per_weight = 32;   // storage cost, tails excluded
+    bool ternary = false;          // stores {-1, 0, +1} x scale
+    int64_t col_multiple = 1;      // cols must be a multiple of this (1: any)
+    std::string_view layout;       // one line: where codes and scales live
+    TensorBytesFn tensor_bytes = nullptr;
+    RowBytesFn row_bytes = nullptr;
+    Kernels reference;                  // the scalar oracle
+    std::array<Kernels, kIsaCount> isa{};  // implementations per ISA (isa[scalar] = reference)
+};
+
+// All registered types, in a stable order.
+std::span<const WeightType> weight_types();
+// Lookup by id or by (case-insensitive) name; throw Error naming the unknown id/name.
+const WeightType& weight_type(TypeId id);
+const WeightType& weight_type(std::string_view name);
+const WeightType* find_weight_type(std::string_view name);
+const WeightType* find_weight_type(TypeId id);
+
+}  // namespace lowbit

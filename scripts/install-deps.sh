@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package lowbit needs to build, test and benchmark.
+# Idempotent: apt-get runs only when a package is missing, and `apt-get update` only then.
+set -euo pipefail
+
+packages=(
+  # toolchains and build
+  cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config git
+  # libraries
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y --no-install-recommends "${missing[@]}"

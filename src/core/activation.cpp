@@ -1,0 +1,59 @@
+#include "lowbit/activation.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "../formats/common.hpp"
+#include "lowbit/error.hpp"
+
+namespace lowbit {
+
+ActivationRowI8 quantize_activation_row(std::span<const float> x, std::span<int8_t> q) {
+    if (q.size() != x.size()) {
+        fail("quantize_activation_row: output holds ", q.size(), " values for ", x.size(), " inputs");
+    }
+    double amax = 0.00001;
+    for (float v : x) {
+        amax = std::fmax(amax, std::fabs(static_cast<double>(v)));
+    }
+    const auto scale = static_cast<float>(127.0 / amax);
+    int32_t sum = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        // clamp_to also maps NaN to 0: a NaN activation must not become undefined behaviour.
+        const int v = formats::round_half_even(formats::clamp_to(x[i] * scale, -128.0f, 127.0f));
+        q[i] = static_cast<int8_t>(v);
+        sum += v;
+    }
+    return {q.data(), static_cast<int64_t>(q.size()), scale, sum};
+}
+
+void quantize_activation_q8k(std::span<const float> x, std::span<BlockQ8K> out) {
+    if (x.size() % kQ8KBlock != 0 || out.size() != x.size() / kQ8KBlock) {
+        fail("quantize_activation_q8k: ", x.size(), " inputs need a multiple of 256 and ",
+             x.size() / kQ8KBlock, " output blocks (got ", out.size(), ")");
+    }
+    for (std::size_t b = 0; b < out.size(); ++b) {
+        const float* xb = x.data() + b * kQ8KBlock;
+        BlockQ8K& y = out[b];
+        std::memset(&y, 0, sizeof y);
+        const float max = formats::signed_abs_max(xb, kQ8KBlock);
+        if (max == 0.0f) {
+            continue;  // d = 0, zero codes and sums
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < kQ8KBlock; ++j) {
+            const int v = formats::nearest_int(formats::clamp_to(iscale * xb[j], -128.0f, 127.0f));
+            y.qs[j] = static_cast<int8_t>(v < 127 ? v : 127);
+        }
+        for (int j = 0; j < kQ8KBlock / 16; ++j) {
+            int sum = 0;
+            for (int i = 0; i < 16; ++i) {
+                sum += y.qs[16 * j + i];
+            }
+            y.bsums[j] = static_cast<int16_t>(sum);
+        }
+        y.d = 1.0f / iscale;
+    }
+}
+
+}  // namespace lowbit

@@ -1,0 +1,7 @@
+#include "lowbit/version.hpp"
+
+namespace lowbit {
+
+std::string_view version() { return LOWBIT_VERSION_STRING; }
+
+}  // namespace lowbit

@@ -1,0 +1,73 @@
+// The registry: every type of the spec is present once, with consistent traits.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "lowbit/error.hpp"
+#include "lowbit/weight_type.hpp"
+
+namespace lowbit {
+namespace {
+
+TEST(Registry, HasEveryTypeOfTheSpec) {
+    for (const char* name : {"F32", "F16", "BF16", "I2_S", "TQ1_0", "TQ2_0", "TL1", "TL2", "QK256", "I2S32",
+                             "Q8_0", "Q6_K", "Q4_0", "Q4_1"}) {
+        EXPECT_NE(find_weight_type(name), nullptr) << name;
+    }
+    int int_types = 0;
+    for (int bits : {2, 4, 8}) {
+        for (bool asym : {false, true}) {
+            for (int group : {32, 64, 128, 256}) {
+                const WeightType& t = weight_type(int_group_type_id(bits, asym, group));
+                EXPECT_EQ(t.block_elems, group);
+                ++int_types;
+            }
+        }
+    }
+    EXPECT_EQ(int_types, 24);
+    EXPECT_EQ(weight_types().size(), 14u + 24u);
+}
+
+TEST(Registry, GgmlIdsAndSizes) {
+    EXPECT_EQ(weight_type("q4_0").id, TypeId::Q4_0);
+    EXPECT_EQ(static_cast<uint32_t>(weight_type("TQ2_0").id), 35u);
+    EXPECT_EQ(static_cast<uint32_t>(weight_type("i2_s").id), 36u);
+    EXPECT_EQ(weight_type(TypeId::Q6_K).block_bytes, 210);
+    EXPECT_EQ(weight_type(TypeId::TQ1_0).tensor_bytes(2, 512), 4u * 54);
+    EXPECT_EQ(weight_type(TypeId::I2_S).tensor_bytes(2560, 6912), 2560u * 6912 / 4 + 32);
+}
+
+TEST(Registry, UniqueIdsNamesAndFunctions) {
+    std::set<uint32_t> ids;
+    std::set<std::string> names;
+    for (const WeightType& t : weight_types()) {
+        EXPECT_TRUE(ids.insert(static_cast<uint32_t>(t.id)).second) << t.name;
+        EXPECT_TRUE(names.insert(std::string(t.name)).second) << t.name;
+        EXPECT_NE(t.reference.quantize, nullptr) << t.name;
+        EXPECT_NE(t.reference.dequantize, nullptr) << t.name;
+        EXPECT_NE(t.reference.gemv_i8, nullptr) << t.name;
+        EXPECT_NE(t.tensor_bytes, nullptr) << t.name;
+        EXPECT_NE(t.row_bytes, nullptr) << t.name;
+        const auto id = static_cast<uint32_t>(t.id);
+        EXPECT_TRUE(id <= 36 || id >= 1024) << t.name << ": lowbit's own types use ids >= 1024";
+    }
+}
+
+TEST(Registry, UnknownNamesAndIdsAreNamedErrors) {
+    try {
+        weight_type("Q3_K");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("'Q3_K'"), std::string::npos);
+    }
+    try {
+        weight_type(static_cast<TypeId>(999));
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("999"), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace lowbit

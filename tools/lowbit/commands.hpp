@@ -1,0 +1,11 @@
+// Sub-commands of the `lowbit` tool: each registers its options on the app and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lowbit::cli {
+
+void add_formats_command(CLI::App& app);
+void add_roundtrip_command(CLI::App& app);
+
+}  // namespace lowbit::cli

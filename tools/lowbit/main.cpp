@@ -1,0 +1,32 @@
+// `lowbit`: the command-line front end. Each sub-command lives in its own cmd_*.cpp file.
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "commands.hpp"
+#include "lowbit/error.hpp"
+#include "lowbit/version.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"lowbit: low-bit neural-network weights on CPUs"};
+    app.name("lowbit");
+    app.set_version_flag("--version", "lowbit " + std::string(lowbit::version()));
+    app.require_subcommand(1);
+    lowbit::cli::add_formats_command(app);
+    lowbit::cli::add_roundtrip_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const lowbit::Error& e) {
+        fmt::print(stderr, "lowbit: error: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "lowbit: internal error: {}\n", e.what());
+        return 2;
+    }
+    return 0;
+}
