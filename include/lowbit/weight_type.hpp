@@ -60,6 +60,17 @@ struct ActivationRowI8 {
     int32_t sum = 0;
 };
 
+// Several activation rows (tokens) quantized per row like ActivationRowI8: row t is
+// q[t * stride .. + cols) with scale[t] and sum[t].
+struct ActivationsI8 {
+    const int8_t* q = nullptr;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    int64_t stride = 0;
+    const float* scale = nullptr;
+    const int32_t* sum = nullptr;
+};
+
 // Quantizes a whole rows x cols f32 tensor into dst (tensor_bytes(rows, cols) bytes).
 // Throws Error on a non-finite input or a shape the type cannot store.
 using QuantizeFn = void (*)(const float* src, int64_t rows, int64_t cols, uint8_t* dst);
@@ -69,15 +80,26 @@ using DequantizeFn = void (*)(const WeightView& w, int64_t row_begin, int64_t ro
 // exact integer sums per block, then the weight and activation scales.
 using GemvI8Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end,
                           const ActivationRowI8& x, float* y);
+// GEMM for prompt processing: y[t * y_stride + (r - row_begin)] = dot(row r, token t) for
+// every token t of x and r in [row_begin, row_end); same arithmetic as GemvI8Fn per token.
+using GemmI8Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x,
+                          float* y, int64_t y_stride);
+// Quantizes from f16 or bf16 input (raw 16-bit words); same result as converting to f32 first.
+using QuantizeHalfFn = void (*)(const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst);
 // Bytes of a whole tensor (codes, scales, tails); throws Error if the shape is not allowed.
 using TensorBytesFn = std::size_t (*)(int64_t rows, int64_t cols);
 // Bytes from the start of one row's codes to the next row's (the row stride).
 using RowBytesFn = std::size_t (*)(int64_t cols);
 
+// One implementation of each operation; nullptr where a level has none (the dispatch then
+// uses the next lower level).
 struct Kernels {
     QuantizeFn quantize = nullptr;
     DequantizeFn dequantize = nullptr;
     GemvI8Fn gemv_i8 = nullptr;
+    GemmI8Fn gemm_i8 = nullptr;
+    QuantizeHalfFn quantize_f16 = nullptr;
+    QuantizeHalfFn quantize_bf16 = nullptr;
 };
 
 struct WeightType {
@@ -91,9 +113,13 @@ struct WeightType {
     std::string_view layout;       // one line: where codes and scales live
     TensorBytesFn tensor_bytes = nullptr;
     RowBytesFn row_bytes = nullptr;
-    Kernels reference;                  // the scalar oracle
-    std::array<Kernels, kIsaCount> isa{};  // implementations per ISA (isa[scalar] = reference)
+    Kernels reference;                     // the scalar oracle
+    std::array<Kernels, kIsaCount> isa{};  // written per ISA (isa[scalar] = reference)
+    Kernels active;                        // what runs: the active level, gaps filled by fallback
 };
+
+// The kernels a given level would run for a type (fallback applied), e.g. to test one level.
+Kernels kernels_at(const WeightType& type, Isa isa);
 
 // All registered types, in a stable order.
 std::span<const WeightType> weight_types();

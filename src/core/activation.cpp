@@ -4,27 +4,37 @@
 #include <cstring>
 
 #include "../formats/common.hpp"
+#include "../kernels/level_table.hpp"
+#include "core_reference.hpp"
 #include "lowbit/error.hpp"
 
 namespace lowbit {
 
-ActivationRowI8 quantize_activation_row(std::span<const float> x, std::span<int8_t> q) {
-    if (q.size() != x.size()) {
-        fail("quantize_activation_row: output holds ", q.size(), " values for ", x.size(), " inputs");
-    }
+float quantize_activation_row_reference(const float* x, int64_t n, int8_t* q, int32_t* sum_out) {
     double amax = 0.00001;
-    for (float v : x) {
-        amax = std::fmax(amax, std::fabs(static_cast<double>(v)));
+    for (int64_t i = 0; i < n; ++i) {
+        amax = std::fmax(amax, std::fabs(static_cast<double>(x[i])));
     }
     const auto scale = static_cast<float>(127.0 / amax);
     int32_t sum = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) {
+    for (int64_t i = 0; i < n; ++i) {
         // clamp_to also maps NaN to 0: a NaN activation must not become undefined behaviour.
         const int v = formats::round_half_even(formats::clamp_to(x[i] * scale, -128.0f, 127.0f));
         q[i] = static_cast<int8_t>(v);
         sum += v;
     }
-    return {q.data(), static_cast<int64_t>(q.size()), scale, sum};
+    *sum_out = sum;
+    return scale;
+}
+
+ActivationRowI8 quantize_activation_row(std::span<const float> x, std::span<int8_t> q) {
+    if (q.size() != x.size()) {
+        fail("quantize_activation_row: output holds ", q.size(), " values for ", x.size(), " inputs");
+    }
+    int32_t sum = 0;
+    const auto n = static_cast<int64_t>(x.size());
+    const float scale = kernels::active_core_kernels().quantize_activation_row(x.data(), n, q.data(), &sum);
+    return {q.data(), n, scale, sum};
 }
 
 void quantize_activation_q8k(std::span<const float> x, std::span<BlockQ8K> out) {

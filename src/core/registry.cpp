@@ -1,17 +1,28 @@
 // The one table of weight types. Rows come from src/formats/ (scalar references); the SIMD
-// levels are filled in by the kernel dispatch at start-up.
+// levels are filled in by the kernel dispatch (src/kernels/dispatch.cpp) when first used.
 #include <algorithm>
 #include <cctype>
 #include <vector>
 
 #include "../formats/formats.hpp"
+#include "../kernels/dispatch.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/weight_type.hpp"
 
 namespace lowbit {
 namespace {
 
-std::vector<WeightType> build_table() {
+bool same_name(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+           });
+}
+
+std::vector<WeightType>& table() { return kernels::dispatch_types(); }
+
+}  // namespace
+
+std::vector<WeightType> reference_weight_types() {
     std::vector<WeightType> t = {
         formats::f32_type(),   formats::f16_type(),   formats::bf16_type(),  formats::i2_s_type(),
         formats::tq1_0_type(), formats::tq2_0_type(), formats::tl1_type(),   formats::tl2_type(),
@@ -21,24 +32,8 @@ std::vector<WeightType> build_table() {
     for (WeightType& row : formats::int_group_types()) {
         t.push_back(row);
     }
-    for (WeightType& row : t) {
-        row.isa[static_cast<std::size_t>(Isa::scalar)] = row.reference;
-    }
     return t;
 }
-
-std::vector<WeightType>& table() {
-    static std::vector<WeightType> rows = build_table();
-    return rows;
-}
-
-bool same_name(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-           });
-}
-
-}  // namespace
 
 std::span<const WeightType> weight_types() { return table(); }
 

@@ -70,7 +70,7 @@ WeightType make_block_type() {
     t.col_multiple = F::kElems;
     t.tensor_bytes = &block_tensor_bytes<F>;
     t.row_bytes = &block_row_bytes<F>;
-    t.reference = {&block_quantize<F>, &block_dequantize<F>, &block_gemv_i8<F>};
+    t.reference = reference_kernels<&block_quantize<F>, &block_dequantize<F>, &block_gemv_i8<F>>();
     return t;
 }
 

@@ -139,6 +139,47 @@ inline int ternary_sign(float w) {
 // A tensor-wide scale lives in a 32-byte tail after the codes: f32 scale, then 28 zero bytes.
 inline constexpr std::size_t kTensorTailBytes = 32;
 
+// GEMM as one GEMV per token: the reference definition every GEMM kernel must match.
+template <GemvI8Fn Gemv>
+void gemm_by_tokens(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+                    int64_t y_stride) {
+    for (int64_t t = 0; t < x.rows; ++t) {
+        const ActivationRowI8 row{x.q + t * x.stride, x.cols, x.scale[t], x.sum[t]};
+        Gemv(w, row_begin, row_end, row, y + t * y_stride);
+    }
+}
+
+// Quantizing 16-bit input: widen to f32 (exactly), then the f32 quantizer.
+template <QuantizeFn Quantize, float (*Widen)(uint16_t)>
+void quantize_from_half(const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+    check_shape("16-bit input", rows, cols, 1);
+    const std::size_t n = checked_mul(static_cast<std::size_t>(rows), static_cast<std::size_t>(cols), "16-bit input");
+    float* wide = new float[n > 0 ? n : 1];
+    for (std::size_t i = 0; i < n; ++i) {
+        wide[i] = Widen(src[i]);
+    }
+    try {
+        Quantize(wide, rows, cols, dst);
+    } catch (...) {
+        delete[] wide;
+        throw;
+    }
+    delete[] wide;
+}
+
+// A type's full reference row from its three scalar kernels.
+template <QuantizeFn Quantize, DequantizeFn Dequantize, GemvI8Fn Gemv>
+constexpr Kernels reference_kernels() {
+    Kernels k;
+    k.quantize = Quantize;
+    k.dequantize = Dequantize;
+    k.gemv_i8 = Gemv;
+    k.gemm_i8 = &gemm_by_tokens<Gemv>;
+    k.quantize_f16 = &quantize_from_half<Quantize, &f16_to_f32>;
+    k.quantize_bf16 = &quantize_from_half<Quantize, &bf16_to_f32>;
+    return k;
+}
+
 inline WeightType plain_row(TypeId id, std::string_view name, int64_t block_elems,
                             int64_t block_bytes, double bits, std::string_view layout) {
     WeightType t;

@@ -58,7 +58,7 @@ WeightType make_float_type() {
     WeightType t = plain_row(F::kId, F::kName, 1, F::kBytes, 8.0 * F::kBytes, F::kLayout);
     t.tensor_bytes = &float_tensor_bytes<F>;
     t.row_bytes = &float_row_bytes<F>;
-    t.reference = {&float_quantize<F>, &float_dequantize<F>, &float_gemv_i8<F>};
+    t.reference = reference_kernels<&float_quantize<F>, &float_dequantize<F>, &float_gemv_i8<F>>();
     return t;
 }
 

@@ -200,7 +200,7 @@ struct IntGroup {
                                             : "b-bit two's complement codes per row (LSB-first), then f16 scales");
         t.tensor_bytes = &tensor_bytes;
         t.row_bytes = &row_bytes;
-        t.reference = {&quantize, &dequantize, &gemv_i8};
+        t.reference = reference_kernels<&quantize, &dequantize, &gemv_i8>();
         return t;
     }
 };

@@ -82,7 +82,7 @@ WeightType qk256_type() {
     t.col_multiple = kElems;
     t.tensor_bytes = &tensor_bytes;
     t.row_bytes = &row_bytes;
-    t.reference = {&quantize, &dequantize, &gemv_i8};
+    t.reference = reference_kernels<&quantize, &dequantize, &gemv_i8>();
     return t;
 }
 

@@ -82,7 +82,8 @@ WeightType make_tensor_scale_type() {
     t.col_multiple = F::kColMultiple;
     t.tensor_bytes = &tensor_scale_bytes<F>;
     t.row_bytes = &F::row_bytes;
-    t.reference = {&tensor_scale_quantize<F>, &tensor_scale_dequantize<F>, &tensor_scale_gemv_i8<F>};
+    t.reference =
+        reference_kernels<&tensor_scale_quantize<F>, &tensor_scale_dequantize<F>, &tensor_scale_gemv_i8<F>>();
     return t;
 }
 

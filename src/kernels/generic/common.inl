@@ -1,0 +1,54 @@
+// Helpers shared by the generic kernels. Included once per ISA level, inside that level's
+// namespace, after its simd.hpp: everything here is compiled for that level only.
+
+// Rules for code compiled per ISA level: no std:: templates or inline library functions
+// (their out-of-line copies would be emitted with this level's instructions and could be picked
+// by the linker for code that runs on any CPU); builtins and this level's own helpers only.
+// tests/kernels/odr_check.sh enforces it on the object files.
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Working memory for one kernel call: on the stack when small, else on the heap.
+class Scratch {
+public:
+    explicit Scratch(std::size_t bytes) : bytes_(bytes) {
+        if (bytes > sizeof local_) {
+            heap_ = static_cast<int8_t*>(aligned_alloc(64, (bytes + 63) / 64 * 64));
+            if (heap_ == nullptr) kernel_out_of_memory(bytes);
+        }
+    }
+    ~Scratch() { free(heap_); }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    int8_t* data() { return heap_ != nullptr ? heap_ : local_; }
+    std::size_t size() const { return bytes_; }
+
+private:
+    alignas(64) int8_t local_[16384];
+    int8_t* heap_ = nullptr;
+    std::size_t bytes_;
+};
+
+inline int64_t chunks_of(int64_t bytes) { return (bytes + simd::kW - 1) / simd::kW; }
+
+inline int32_t sum_i8(const int8_t* q, int64_t n) {
+    int32_t s = 0;
+    for (int64_t i = 0; i < n; ++i) s += q[i];
+    return s;
+}
+
+inline float load_f16_scale(const uint8_t* p) {
+    uint16_t h;
+    __builtin_memcpy(&h, p, 2);
+    return f16_to_f32(h);
+}
+inline float load_f32_scale(const uint8_t* p) {
+    float v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+// A weight vector of kW code bytes at p, or the first `n` of them (rest zero) at a row's end.
+inline simd::B load_codes(const uint8_t* p, int64_t n) {
+    return n >= simd::kW ? simd::load_b(p) : simd::load_b_partial(p, static_cast<int>(n));
+}

@@ -1,0 +1,47 @@
+// Type-independent kernels: int8 activation quantization and absmean ternarization.
+// Bit-identical to the scalar references in src/core/.
+
+float quantize_activation_row(const float* x, int64_t n, int8_t* q, int32_t* sum_out) {
+    using namespace simd;
+    F m = zero_f();
+    int64_t i = 0;
+    for (; i + kF <= n; i += kF) m = max_f(abs_f(load_f(x + i)), m);  // NaN lanes lose, as fmax
+    float amax_f = hmax_f(m);
+    for (; i < n; ++i) amax_f = __builtin_fmaxf(amax_f, __builtin_fabsf(x[i]));
+    const double amax = __builtin_fmax(0.00001, static_cast<double>(amax_f));
+    const auto scale = static_cast<float>(127.0 / amax);
+    const F s = splat_f(scale);
+    I sums = zero_i();
+    for (i = 0; i + kF <= n; i += kF) sums = add_i(sums, store_f32_as_i8_rne(q + i, mul_f(load_f(x + i), s)));
+    int32_t sum = hsum_i(sums);
+    for (; i < n; ++i) {
+        const float v = x[i] * scale;
+        const int r =
+            __builtin_isnan(v) ? 0 : static_cast<int>(__builtin_nearbyintf(v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v)));
+        q[i] = static_cast<int8_t>(r);
+        sum += r;
+    }
+    *sum_out = sum;
+    return scale;
+}
+
+void abs_partial_sums(const float* w, int64_t n, double* partial16) {
+    simd::AbsPartials16 acc;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) acc.add(w + i);
+    acc.store(partial16);
+    for (; i < n; ++i) partial16[i % 16] += __builtin_fabs(static_cast<double>(w[i]));
+}
+
+void ternarize(const float* w, int64_t n, float s, int8_t* q) {
+    using namespace simd;
+    const F sv = splat_f(s);
+    int64_t i = 0;
+    // clamp(w / s, -1, 1) then round: the same as rounding then clamping for |.| <= 1.5
+    for (; i + kF <= n; i += kF) store_f32_as_i8_rne_clamp1(q + i, div_f(load_f(w + i), sv));
+    for (; i < n; ++i) {
+        float v = w[i] / s;
+        v = __builtin_isnan(v) ? 0.0f : (v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v));
+        q[i] = static_cast<int8_t>(__builtin_nearbyintf(v));
+    }
+}

@@ -1,0 +1,44 @@
+// What one ISA level provides: kernels per weight type, and the type-independent kernels
+// (activation quantization, absmean ternarization). Each level's table is constant data,
+// defined in that level's own folder, so installing it never executes that level's code.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "lowbit/weight_type.hpp"
+
+namespace lowbit::kernels {
+
+struct TypeKernels {
+    TypeId id;
+    Kernels kernels;
+};
+
+struct CoreKernels {
+    // bitnet.cpp's per-row int8 quantization (activation.hpp); returns the scale, writes q and
+    // sum(q).
+    float (*quantize_activation_row)(const float* x, int64_t n, int8_t* q, int32_t* sum) = nullptr;
+    // absmean's sum of |w|: 16 interleaved double partial sums (element i into partial i % 16).
+    void (*abs_partial_sums)(const float* w, int64_t n, double* partial16) = nullptr;
+    // q[i] = clamp(round_half_even(w[i] / s), -1, 1)
+    void (*ternarize)(const float* w, int64_t n, float s, int8_t* q) = nullptr;
+};
+
+struct LevelTable {
+    const TypeKernels* types = nullptr;
+    std::size_t type_count = 0;
+    CoreKernels core;
+};
+
+// Called by kernels when their working memory cannot be allocated; throws lowbit::Error.
+// Defined outside the per-ISA code, which must not build exception objects itself.
+[[noreturn]] void kernel_out_of_memory(std::size_t bytes);
+
+// The scalar references of the type-independent kernels.
+const CoreKernels& reference_core_kernels();
+
+// The active type-independent kernels (the dispatch fills gaps from lower levels).
+const CoreKernels& active_core_kernels();
+
+}  // namespace lowbit::kernels

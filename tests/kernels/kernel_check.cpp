@@ -1,0 +1,493 @@
+#include "kernel_check.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <sstream>
+
+#include "core/core_reference.hpp"
+#include "kernels/dispatch.hpp"
+#include "kernels/level_table.hpp"
+#include "lowbit/error.hpp"
+#include "lowbit/fp16.hpp"
+#include "lowbit/ternary.hpp"
+#include "support/spec_decode.hpp"
+
+namespace lowbit::test {
+namespace {
+
+void store_f16(std::vector<uint8_t>& b, std::size_t at, float v) {
+    const uint16_t h = f32_to_f16(v);
+    std::memcpy(b.data() + at, &h, 2);
+}
+void store_f32(std::vector<uint8_t>& b, std::size_t at, float v) { std::memcpy(b.data() + at, &v, 4); }
+
+// A copy of `bytes` starting `offset` bytes into a fresh buffer: kernels must not assume
+// alignment. `storage` owns the memory.
+template <class T>
+T* misaligned_copy(const std::vector<T>& src, std::size_t offset_bytes, std::vector<uint8_t>& storage) {
+    storage.assign(src.size() * sizeof(T) + offset_bytes + 64, 0);
+    T* p = reinterpret_cast<T*>(storage.data() + offset_bytes);
+    if (!src.empty()) std::memcpy(static_cast<void*>(p), src.data(), src.size() * sizeof(T));
+    return p;
+}
+
+std::string describe(const WeightType& t, Isa isa, const char* op, int64_t rows, int64_t cols, const char* kind) {
+    std::ostringstream o;
+    o << t.name << " " << isa_name(isa) << " " << op << " " << rows << "x" << cols << " (" << kind << ")";
+    return o.str();
+}
+
+enum class Input { normal, random_codes, unit_scales };
+const char* input_name(Input k) {
+    return k == Input::normal ? "normal" : k == Input::random_codes ? "random code bytes" : "unit scales";
+}
+
+bool is_int_group(TypeId id) { return id >= TypeId::IntGroupFirst && id <= TypeId::IntGroupLast; }
+
+std::vector<float> normal_values(std::size_t n, std::mt19937& rng) {
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> x(n);
+    for (float& v : x) v = d(rng);
+    return x;
+}
+
+// Weights quantized from normal data (ternary types: absmean-ternarized first).
+std::vector<uint8_t> normal_tensor(const WeightType& t, int64_t rows, int64_t cols, std::mt19937& rng) {
+    std::vector<float> w = normal_values(static_cast<std::size_t>(rows * cols), rng);
+    if (t.ternary) absmean_ternarize_inplace(w);
+    std::vector<uint8_t> out(t.tensor_bytes(rows, cols));
+    t.reference.quantize(w.data(), rows, cols, out.data());
+    return out;
+}
+
+void randomize_codes(const WeightType& t, int64_t rows, int64_t cols, std::vector<uint8_t>& bytes, std::mt19937& rng) {
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto [begin, end] : spec_code_byte_ranges(t.id, rows, cols)) {
+        for (std::size_t i = begin; i < end; ++i) bytes[i] = static_cast<uint8_t>(byte(rng));
+    }
+}
+
+// Random codes with every float scale 1 (and small integer offsets): each output is then a
+// sum of integers, exact in f32 while small, whatever the order of float operations.
+std::vector<uint8_t> unit_tensor(const WeightType& t, int64_t rows, int64_t cols, std::mt19937& rng) {
+    std::vector<uint8_t> b(t.tensor_bytes(rows, cols), 0);
+    std::uniform_int_distribution<int> small(-3, 3);
+    const int64_t n = rows * cols;
+    switch (t.id) {
+        case TypeId::F32:
+            for (int64_t i = 0; i < n; ++i) store_f32(b, 4 * i, static_cast<float>(small(rng)));
+            return b;
+        case TypeId::F16:
+            for (int64_t i = 0; i < n; ++i) store_f16(b, 2 * i, static_cast<float>(small(rng)));
+            return b;
+        case TypeId::BF16:
+            for (int64_t i = 0; i < n; ++i) {
+                const uint16_t h = f32_to_bf16(static_cast<float>(small(rng)));
+                std::memcpy(b.data() + 2 * i, &h, 2);
+            }
+            return b;
+        default: break;
+    }
+    randomize_codes(t, rows, cols, b, rng);
+    auto each_block = [&](std::size_t block_bytes, std::size_t d_at) {
+        for (std::size_t at = 0; at < b.size(); at += block_bytes) store_f16(b, at + d_at, 1.0f);
+    };
+    switch (t.id) {
+        case TypeId::Q8_0: each_block(34, 0); break;
+        case TypeId::Q4_0: each_block(18, 0); break;
+        case TypeId::Q4_1:
+            for (std::size_t at = 0; at < b.size(); at += 20) {
+                store_f16(b, at, 1.0f);
+                store_f16(b, at + 2, static_cast<float>(small(rng)));
+            }
+            break;
+        case TypeId::Q6_K:
+            for (std::size_t at = 0; at < b.size(); at += 210) {
+                store_f16(b, at + 208, 1.0f);
+                for (int s = 0; s < 16; ++s) b[at + 192 + s] = static_cast<uint8_t>(small(rng));
+            }
+            break;
+        case TypeId::TQ1_0: each_block(54, 52); break;
+        case TypeId::TQ2_0: each_block(66, 64); break;
+        case TypeId::I2S32: each_block(10, 8); break;
+        case TypeId::QK256: {
+            const std::size_t scales = static_cast<std::size_t>(rows) * t.row_bytes(cols);
+            for (std::size_t at = scales; at < b.size(); at += 4) store_f32(b, at, 1.0f);
+            break;
+        }
+        case TypeId::I2_S:
+        case TypeId::TL1:
+        case TypeId::TL2: {
+            const std::size_t tail = static_cast<std::size_t>(rows) * t.row_bytes(cols);
+            std::memset(b.data() + tail, 0, 32);
+            store_f32(b, tail, 1.0f);
+            break;
+        }
+        default:
+            if (is_int_group(t.id)) {
+                const int64_t groups = (cols + t.block_elems - 1) / t.block_elems;
+                const std::size_t scales = static_cast<std::size_t>(rows) * t.row_bytes(cols);
+                const std::size_t count = static_cast<std::size_t>(rows * groups);
+                for (std::size_t g = 0; g < count; ++g) store_f16(b, scales + 2 * g, 1.0f);
+                if (t.name.find("ASYM") != std::string_view::npos) {
+                    const int bits = t.name[3] - '0';
+                    std::uniform_int_distribution<int> zero(0, (1 << bits) - 1);
+                    for (std::size_t g = 0; g < count; ++g) b[scales + 2 * count + g] = static_cast<uint8_t>(zero(rng));
+                }
+            }
+            break;
+    }
+    return b;
+}
+
+std::vector<uint8_t> make_tensor(const WeightType& t, Input kind, int64_t rows, int64_t cols, std::mt19937& rng) {
+    if (kind == Input::unit_scales) return unit_tensor(t, rows, cols, rng);
+    std::vector<uint8_t> b = normal_tensor(t, rows, cols, rng);
+    if (kind == Input::random_codes) randomize_codes(t, rows, cols, b, rng);
+    return b;
+}
+
+struct Activations {
+    std::vector<int8_t> q;  // rows x stride
+    std::vector<float> scale;
+    std::vector<int32_t> sum;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    int64_t stride = 0;
+    bool unit = false;
+};
+
+enum class ActKind { normal, unit_random, extreme_max, extreme_min };
+
+Activations make_activations(ActKind kind, int64_t rows, int64_t cols, std::mt19937& rng) {
+    Activations a;
+    a.rows = rows;
+    a.cols = cols;
+    a.stride = cols + 3;  // rows of a batch need not be contiguous
+    a.q.assign(static_cast<std::size_t>(rows * a.stride), 0);
+    a.scale.assign(static_cast<std::size_t>(rows), 1.0f);
+    a.sum.assign(static_cast<std::size_t>(rows), 0);
+    a.unit = kind != ActKind::normal;
+    std::uniform_int_distribution<int> any(-128, 127);
+    for (int64_t t = 0; t < rows; ++t) {
+        int8_t* q = a.q.data() + t * a.stride;
+        if (kind == ActKind::normal) {
+            const std::vector<float> x = normal_values(static_cast<std::size_t>(cols), rng);
+            a.scale[t] = quantize_activation_row_reference(x.data(), cols, q, &a.sum[t]);
+            continue;
+        }
+        for (int64_t k = 0; k < cols; ++k) {
+            q[k] = static_cast<int8_t>(kind == ActKind::unit_random ? any(rng) : kind == ActKind::extreme_max ? 127 : -128);
+            a.sum[t] += q[k];
+        }
+    }
+    return a;
+}
+
+// Where float results may legitimately differ from the reference (kernels that sum float
+// lanes in another order), they must stay within this fraction of sum |w_k q_k| / s.
+constexpr double kRelativeTolerance = 1e-6;
+
+// Per output row: sum_k |w_k| |q_k| / s from the reference dequantization, and whether the
+// exact integer sums stay below 2^24 (so every order of float additions is exact).
+struct Magnitude {
+    double value;
+    bool exact_in_f32;
+};
+
+Magnitude magnitude(const std::vector<float>& w_row, const int8_t* q, float scale) {
+    double m = 0;
+    for (std::size_t k = 0; k < w_row.size(); ++k) m += std::fabs(static_cast<double>(w_row[k])) * std::abs(q[k]);
+    return {m / scale, m < 16777216.0};
+}
+
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0 || (a == 0 && b == 0); }
+
+class TypeChecker {
+public:
+    TypeChecker(const WeightType& t, Isa isa) : t_(t), isa_(isa), k_(t.isa[static_cast<std::size_t>(isa)]) {}
+
+    CheckReport run() {
+        std::mt19937 rng(1234 + static_cast<unsigned>(t_.id));
+        int variant = 0;
+        for (int64_t cols : column_counts()) {
+            for (int64_t rows : {1, 3, 5, 9}) {
+                for (Input kind : {Input::normal, Input::random_codes, Input::unit_scales}) {
+                    check_shape(rows, cols, kind, rng, variant++);
+                }
+            }
+        }
+        // One long row: int16 lanes must not overflow with extreme codes and activations.
+        const int64_t long_cols = round_up(16384 + 256, t_.col_multiple);
+        for (Input kind : {Input::unit_scales, Input::random_codes}) check_shape(2, long_cols, kind, rng, variant++);
+        check_quantize(rng);
+        return report_;
+    }
+
+private:
+    static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+    std::vector<int64_t> column_counts() const {
+        const int64_t m = t_.col_multiple;
+        if (m == 1) return {1, 2, 3, 5, 7, 15, 16, 17, 31, 33, 63, 65, 100, 127, 129, 255, 257, 300, 513, 1000};
+        std::vector<int64_t> out;
+        for (int64_t k : {1, 2, 3, 5, 9, 20}) {
+            if (k * m <= 8192) out.push_back(k * m);
+        }
+        return out;
+    }
+
+    bool exact_by_design(const char* op) const;
+
+    void fail(const std::string& what) {
+        if (report_.failures.size() < 20) report_.failures.push_back(what);
+    }
+
+    void check_shape(int64_t rows, int64_t cols, Input kind, std::mt19937& rng, int variant) {
+        const std::vector<uint8_t> tensor = make_tensor(t_, kind, rows, cols, rng);
+        std::vector<uint8_t> storage;
+        const uint8_t* data = misaligned_copy(tensor, 1 + variant % 7, storage);
+        const WeightView view{data, rows, cols};
+
+        std::vector<float> ref(static_cast<std::size_t>(rows * cols));
+        t_.reference.dequantize(view, 0, rows, ref.data());
+        if (k_.dequantize) check_dequantize(view, ref, kind);
+        if (k_.gemv_i8) check_gemv(view, ref, kind, rng);
+        if (k_.gemm_i8) check_gemm(view, ref, kind, rng);
+    }
+
+    void check_dequantize(const WeightView& view, const std::vector<float>& ref, Input kind) {
+        const int64_t first = view.rows > 1 ? 1 : 0;  // a row range not starting at 0
+        std::vector<float> got(ref.size() + 1, -7.0f);
+        k_.dequantize(view, first, view.rows, got.data() + 1);
+        for (int64_t i = 0; i < (view.rows - first) * view.cols; ++i) {
+            if (!same_bits(got[i + 1], ref[first * view.cols + i])) {
+                std::ostringstream o;
+                o << describe(t_, isa_, "dequantize", view.rows, view.cols, input_name(kind)) << ": element "
+                  << first * view.cols + i << " is " << got[i + 1] << ", reference " << ref[first * view.cols + i];
+                return fail(o.str());
+            }
+        }
+        ++report_.passed;
+    }
+
+    void compare_outputs(const char* op, const WeightView& view, Input kind, const char* act, float got, float want,
+                         const Magnitude& m, int64_t row, int64_t token) {
+        const bool exact = exact_by_design(op) || (kind == Input::unit_scales && m.exact_in_f32);
+        const double err = std::fabs(static_cast<double>(got) - want);
+        if (exact ? !same_bits(got, want) : !(err <= kRelativeTolerance * m.value + 1e-30)) {
+            std::ostringstream o;
+            o << describe(t_, isa_, op, view.rows, view.cols, input_name(kind)) << ", activations " << act << ": row "
+              << row << " token " << token << " is " << got << ", reference " << want << (exact ? " (must be identical)" : "");
+            fail(o.str());
+        }
+    }
+
+    void check_gemv(const WeightView& view, const std::vector<float>& ref, Input kind, std::mt19937& rng) {
+        for (ActKind ak : {ActKind::normal, ActKind::unit_random, ActKind::extreme_max, ActKind::extreme_min}) {
+            const Activations a = make_activations(ak, 1, view.cols, rng);
+            std::vector<uint8_t> storage;
+            const int8_t* q = misaligned_copy(a.q, 3, storage);
+            const ActivationRowI8 x{q, view.cols, a.scale[0], a.sum[0]};
+            const int64_t first = view.rows > 2 ? 1 : 0;
+            std::vector<float> want(static_cast<std::size_t>(view.rows)), got(static_cast<std::size_t>(view.rows) + 1);
+            t_.reference.gemv_i8(view, first, view.rows, x, want.data());
+            k_.gemv_i8(view, first, view.rows, x, got.data() + 1);
+            const std::size_t before = report_.failures.size();
+            for (int64_t r = first; r < view.rows; ++r) {
+                const std::vector<float> w_row(ref.begin() + r * view.cols, ref.begin() + (r + 1) * view.cols);
+                compare_outputs("gemv_i8", view, kind, act_name(ak), got[r - first + 1], want[r - first],
+                                magnitude(w_row, q, x.scale), r, 0);
+                if (report_.failures.size() != before) return;
+            }
+            ++report_.passed;
+        }
+    }
+
+    void check_gemm(const WeightView& view, const std::vector<float>& ref, Input kind, std::mt19937& rng) {
+        for (ActKind ak : {ActKind::normal, ActKind::unit_random}) {
+            for (int64_t tokens : {1, 2, 5, 9}) {
+                const Activations a = make_activations(ak, tokens, view.cols, rng);
+                const ActivationsI8 x{a.q.data(), tokens, view.cols, a.stride, a.scale.data(), a.sum.data()};
+                const int64_t first = view.rows > 2 ? 1 : 0;
+                const int64_t n = view.rows - first;
+                const int64_t y_stride = n + 2;
+                std::vector<float> want(static_cast<std::size_t>(tokens * y_stride), 0.0f);
+                std::vector<float> got(static_cast<std::size_t>(tokens * y_stride), 0.0f);
+                t_.reference.gemm_i8(view, first, view.rows, x, want.data(), y_stride);
+                k_.gemm_i8(view, first, view.rows, x, got.data(), y_stride);
+                const std::size_t before = report_.failures.size();
+                for (int64_t tok = 0; tok < tokens; ++tok) {
+                    for (int64_t r = first; r < view.rows; ++r) {
+                        const std::vector<float> w_row(ref.begin() + r * view.cols, ref.begin() + (r + 1) * view.cols);
+                        compare_outputs("gemm_i8", view, kind, act_name(ak), got[tok * y_stride + r - first],
+                                        want[tok * y_stride + r - first],
+                                        magnitude(w_row, a.q.data() + tok * a.stride, a.scale[tok]), r, tok);
+                        if (report_.failures.size() != before) return;
+                    }
+                }
+                ++report_.passed;
+            }
+        }
+    }
+
+    static const char* act_name(ActKind k) {
+        return k == ActKind::normal ? "normal" : k == ActKind::unit_random ? "random int8, scale 1"
+                                                 : k == ActKind::extreme_max ? "all 127" : "all -128";
+    }
+
+    void check_quantize(std::mt19937& rng) {
+        if (!k_.quantize && !k_.quantize_f16 && !k_.quantize_bf16) return;
+        for (int64_t cols : column_counts()) {
+            for (int64_t rows : {1, 3}) {
+                std::vector<float> x = normal_values(static_cast<std::size_t>(rows * cols), rng);
+                if (t_.ternary) absmean_ternarize_inplace(x);
+                std::vector<uint16_t> h(x.size()), bh(x.size());
+                for (std::size_t i = 0; i < x.size(); ++i) {
+                    h[i] = f32_to_f16(x[i]);
+                    bh[i] = f32_to_bf16(x[i]);
+                }
+                const std::size_t bytes = t_.tensor_bytes(rows, cols);
+                auto compare = [&](const char* op, auto run_ref, auto run_got) {
+                    std::vector<uint8_t> want(bytes), got(bytes);
+                    run_ref(want.data());
+                    run_got(got.data());
+                    if (want != got) {
+                        std::size_t i = 0;
+                        while (want[i] == got[i]) ++i;
+                        std::ostringstream o;
+                        o << describe(t_, isa_, op, rows, cols, "normal") << ": byte " << i << " is " << int(got[i])
+                          << ", reference " << int(want[i]);
+                        return fail(o.str());
+                    }
+                    ++report_.passed;
+                };
+                std::vector<uint8_t> storage;
+                const float* xs = misaligned_copy(x, 4 * (1 + cols % 3) + 1, storage);
+                if (k_.quantize) {
+                    compare("quantize", [&](uint8_t* o) { t_.reference.quantize(x.data(), rows, cols, o); },
+                            [&](uint8_t* o) { k_.quantize(xs, rows, cols, o); });
+                }
+                if (k_.quantize_f16) {
+                    compare("quantize_f16", [&](uint8_t* o) { t_.reference.quantize_f16(h.data(), rows, cols, o); },
+                            [&](uint8_t* o) { k_.quantize_f16(h.data(), rows, cols, o); });
+                }
+                if (k_.quantize_bf16) {
+                    compare("quantize_bf16", [&](uint8_t* o) { t_.reference.quantize_bf16(bh.data(), rows, cols, o); },
+                            [&](uint8_t* o) { k_.quantize_bf16(bh.data(), rows, cols, o); });
+                }
+            }
+        }
+        if (k_.quantize) {  // a NaN must be refused by the kernel too
+            const int64_t cols = t_.col_multiple > 1 ? t_.col_multiple : 64;
+            std::vector<float> x(static_cast<std::size_t>(cols), 0.25f);
+            x[static_cast<std::size_t>(cols / 2)] = std::nanf("");
+            std::vector<uint8_t> out(t_.tensor_bytes(1, cols));
+            try {
+                k_.quantize(x.data(), 1, cols, out.data());
+                fail(describe(t_, isa_, "quantize", 1, cols, "NaN") + ": no error for a NaN input");
+            } catch (const Error&) {
+                ++report_.passed;
+            }
+        }
+    }
+
+    const WeightType& t_;
+    Isa isa_;
+    Kernels k_;
+    CheckReport report_;
+};
+
+// Kernels whose float operations follow the reference's order exactly (integer sums per
+// block, then the same scalar float steps): identical results on every input.
+bool TypeChecker::exact_by_design(const char* op) const {
+    const std::string o = op;
+    switch (t_.id) {
+        case TypeId::I2_S:
+        case TypeId::TL1:
+        case TypeId::TL2: return true;  // one tensor scale: a single integer sum per row
+        case TypeId::TQ2_0:
+        case TypeId::TQ1_0:
+        case TypeId::QK256:
+        case TypeId::Q6_K: return o == "gemv_i8";
+        default: return false;
+    }
+}
+
+}  // namespace
+
+void CheckReport::merge(const CheckReport& other) {
+    passed += other.passed;
+    failures.insert(failures.end(), other.failures.begin(), other.failures.end());
+}
+
+CheckReport check_type_kernels(const WeightType& type, Isa isa) { return TypeChecker(type, isa).run(); }
+
+CheckReport check_core_kernels(Isa isa) {
+    CheckReport report;
+    const kernels::LevelTable* table = kernels::level_table_of(isa);
+    if (table == nullptr) return report;
+    const kernels::CoreKernels& k = table->core;
+    std::mt19937 rng(77);
+    for (int64_t n : {1, 2, 15, 16, 17, 31, 33, 64, 100, 255, 256, 257, 1000, 2560, 4097}) {
+        for (int kind = 0; kind < 5; ++kind) {
+            std::vector<float> x = normal_values(static_cast<std::size_t>(n), rng);
+            if (kind == 1) x.assign(x.size(), 0.0f);
+            if (kind == 2) x[static_cast<std::size_t>(n / 2)] = std::nanf("");
+            if (kind == 3) x[0] = INFINITY;
+            if (kind == 4) for (float& v : x) v *= 1e-7f;
+            std::ostringstream where;
+            where << isa_name(isa) << " n=" << n << " kind=" << kind;
+            if (k.quantize_activation_row) {
+                std::vector<int8_t> want(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n) + 1);
+                int32_t sum_want = 0, sum_got = 0;
+                std::vector<uint8_t> storage;
+                const float* xs = misaligned_copy(x, 4 * (n % 4) + 2, storage);
+                const float s_want = quantize_activation_row_reference(x.data(), n, want.data(), &sum_want);
+                const float s_got = k.quantize_activation_row(xs, n, got.data() + 1, &sum_got);
+                if (!same_bits(s_want, s_got) || sum_want != sum_got ||
+                    std::memcmp(want.data(), got.data() + 1, want.size()) != 0) {
+                    report.failures.push_back("quantize_activation_row " + where.str() + " differs from the reference");
+                } else {
+                    ++report.passed;
+                }
+            }
+            if (kind == 2 || kind == 3) continue;  // ternarization refuses non-finite input earlier
+            if (k.abs_partial_sums) {
+                double want[16], got[16];
+                abs_partial_sums_reference(x.data(), n, want);
+                k.abs_partial_sums(x.data(), n, got);
+                if (std::memcmp(want, got, sizeof want) != 0) {
+                    report.failures.push_back("abs_partial_sums " + where.str() + " differs from the reference");
+                } else {
+                    ++report.passed;
+                }
+            }
+            if (k.ternarize) {
+                for (float s : {0.8f, 0.37f, 1e-5f}) {
+                    std::vector<int8_t> want(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n));
+                    ternarize_reference(x.data(), n, s, want.data());
+                    k.ternarize(x.data(), n, s, got.data());
+                    if (want != got) {
+                        report.failures.push_back("ternarize " + where.str() + " differs from the reference");
+                    } else {
+                        ++report.passed;
+                    }
+                }
+            }
+        }
+    }
+    return report;
+}
+
+std::vector<Isa> testable_levels() {
+    std::vector<Isa> out;
+    for (std::size_t i = 1; i < kIsaCount; ++i) {
+        const auto isa = static_cast<Isa>(i);
+        if (isa_compiled_in(isa) && isa_supported_by_cpu(isa)) out.push_back(isa);
+    }
+    return out;
+}
+
+}  // namespace lowbit::test
