@@ -13,7 +13,9 @@ namespace lowbit::kernels::LOWBIT_LEVEL_NS {
 
 #include "../generic/common.inl"
 #include "../generic/core.inl"
-#include "../generic/ternary2.inl"
+#include "../generic/planar.inl"
+#include "../generic/ternary_formats.inl"
+#include "../generic/tl2.inl"
 
 }  // namespace lowbit::kernels::LOWBIT_LEVEL_NS
 

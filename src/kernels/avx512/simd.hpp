@@ -212,3 +212,59 @@ inline void store_f32_as_i8_rne_clamp1(int8_t* out, F v) {
 }
 }  // namespace simd
 }  // namespace
+
+namespace {
+namespace simd {
+// ---- dequantization helpers: kF codes as int32 lanes, mapped to floats ----
+inline I and_i(I a, I b) { return _mm512_and_si512(a, b); }
+template <int N>
+inline I srl_i(I v) {
+    return _mm512_srli_epi32(v, N);
+}
+// kF bytes at p, zero-extended.
+inline I load_u8_as_i32(const uint8_t* p) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline I load_s8_as_i32(const uint8_t* p) {
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+// kF 2-bit codes stored LSB-first and sequentially in kF / 4 bytes at p.
+inline I unpack2_seq(const uint8_t* p) {
+    uint32_t word;
+    __builtin_memcpy(&word, p, 4);
+    const __m512i shifts = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(word)), shifts), _mm512_set1_epi32(3));
+}
+// kF 4-bit codes stored LSB-first and sequentially in kF / 2 bytes at p.
+inline I unpack4_seq(const uint8_t* p) {
+    uint64_t word;
+    __builtin_memcpy(&word, p, 8);
+    const __m512i shifts = _mm512_setr_epi64(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m512i lo = _mm512_srlv_epi64(_mm512_set1_epi64(static_cast<long long>(word)), shifts);
+    const __m512i hi = _mm512_srlv_epi64(_mm512_set1_epi64(static_cast<long long>(word >> 32)), shifts);
+    // 64-bit lanes k hold nibble k in bits 0-3: pack the low dwords of lo then hi.
+    const __m512i both = _mm512_permutex2var_epi32(
+        lo, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi);
+    return _mm512_and_si512(both, _mm512_set1_epi32(15));
+}
+// A table of up to kF floats; lookup by lane index (0 <= idx < kF).
+inline F table_f(const float* t) { return _mm512_loadu_ps(t); }
+inline F lookup_f(I idx, F table) { return _mm512_permutexvar_ps(idx, table); }
+// (float)v * d for each lane: one conversion and one multiply, as the scalar reference.
+inline F scaled_f(I v, float d) { return _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(d)); }
+inline I sub_i_const(I v, int k) { return _mm512_sub_epi32(v, _mm512_set1_epi32(k)); }
+}  // namespace simd
+}  // namespace
+
+namespace {
+namespace simd {
+inline I set_lane0_i(int32_t v) { return _mm512_maskz_set1_epi32(1, v); }
+}  // namespace simd
+}  // namespace
+
+namespace {
+namespace simd {
+// Lane i takes if_set where bit i of `bits` is 1, else if_clear.
+inline B select_b(uint64_t bits, B if_set, B if_clear) { return _mm512_mask_blend_epi8(bits, if_clear, if_set); }
+}  // namespace simd
+}  // namespace

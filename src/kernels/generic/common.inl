@@ -52,3 +52,11 @@ inline float load_f32_scale(const uint8_t* p) {
 inline simd::B load_codes(const uint8_t* p, int64_t n) {
     return n >= simd::kW ? simd::load_b(p) : simd::load_b_partial(p, static_cast<int>(n));
 }
+
+// out[k] = (float)v[k] * d, the scalar reference's arithmetic.
+inline void i8_to_f32_scaled(const int8_t* v, int64_t n, float d, float* out) {
+    using namespace simd;
+    int64_t k = 0;
+    for (; k + kF <= n; k += kF) store_f(out + k, scaled_f(load_s8_as_i32(reinterpret_cast<const uint8_t*>(v + k)), d));
+    for (; k < n; ++k) out[k] = static_cast<float>(v[k]) * d;
+}

@@ -17,6 +17,12 @@ constexpr Kernels make_kernels(QuantizeFn quantize, DequantizeFn dequantize, Gem
 
 constexpr TypeKernels kTypes[] = {
     {TypeId::I2_S, make_kernels(nullptr, &i2_s_dequantize, &i2_s_gemv, &i2_s_gemm)},
+    {TypeId::TQ2_0, make_kernels(nullptr, &tq2_0_dequantize, &tq2_0_gemv, &tq2_0_gemm)},
+    {TypeId::TQ1_0, make_kernels(nullptr, &tq1_0_dequantize, &tq1_0_gemv, &tq1_0_gemm)},
+    {TypeId::QK256, make_kernels(nullptr, &qk256_dequantize, &qk256_gemv, &qk256_gemm)},
+    {TypeId::I2S32, make_kernels(nullptr, &i2s32_dequantize, &i2s32_gemv, &i2s32_gemm)},
+    {TypeId::TL1, make_kernels(nullptr, &tl1_dequantize, &tl1_gemv, &tl1_gemm)},
+    {TypeId::TL2, make_kernels(nullptr, &tl2_dequantize, &tl2_gemv, &tl2_gemm)},
 };
 
 }  // namespace

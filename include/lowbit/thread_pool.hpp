@@ -1,0 +1,53 @@
+// A persistent pool of worker threads: created once, reused by every GEMV/GEMM call (no thread
+// creation per call). Workers spin briefly between jobs (a decode step issues hundreds of
+// matrix products per token) and then sleep.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lowbit {
+
+class ThreadPool {
+public:
+    // `threads` in total, the calling thread included (1: everything runs on the caller).
+    explicit ThreadPool(int threads);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+    // Runs job(index, size()) on every thread (the caller is index 0); returns when all are
+    // done. An exception thrown by any part is rethrown here (the first one).
+    void run(const std::function<void(int, int)>& job);
+
+    // Splits [0, n) into size() contiguous parts, rounded to multiples of `grain`, and runs
+    // body(begin, end) on each non-empty part.
+    void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
+
+private:
+    void worker_loop(int index);
+    void run_part(int index);
+
+    std::vector<std::thread> workers_;
+    const std::function<void(int, int)>* job_ = nullptr;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> pending_{0};
+    std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::atomic<int> sleepers_{0};
+    std::exception_ptr error_;
+    std::mutex error_mutex_;
+};
+
+// The number of threads to use by default: the CPUs this process may run on.
+int default_thread_count();
+
+}  // namespace lowbit

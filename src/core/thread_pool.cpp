@@ -1,0 +1,117 @@
+#include "lowbit/thread_pool.hpp"
+
+#include <sched.h>
+
+#include <chrono>
+
+#include "lowbit/error.hpp"
+
+namespace lowbit {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+// How long a worker spins for the next job before sleeping.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+}  // namespace
+
+int default_thread_count() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        const int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+ThreadPool::ThreadPool(int threads) {
+    if (threads < 1 || threads > 1024) {
+        fail("thread count ", threads, " is out of range (1..1024)");
+    }
+    for (int i = 1; i < threads; ++i) {
+        workers_.emplace_back([this, i] { worker_loop(i); });
+    }
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_.store(true);
+        generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+}
+
+void ThreadPool::run_part(int index) {
+    try {
+        (*job_)(index, size());
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+    }
+}
+
+void ThreadPool::worker_loop(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+        const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+        while (generation_.load(std::memory_order_acquire) == seen) {
+            if (std::chrono::steady_clock::now() > spin_until) {
+                std::unique_lock<std::mutex> lock(mutex_);
+                sleepers_.fetch_add(1);
+                wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+                sleepers_.fetch_sub(1);
+                break;
+            }
+            cpu_relax();
+        }
+        seen = generation_.load(std::memory_order_acquire);
+        if (stop_.load()) return;
+        run_part(index);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& job) {
+    if (workers_.empty()) {
+        job(0, 1);
+        return;
+    }
+    job_ = &job;
+    error_ = nullptr;
+    pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
+    {
+        // Under the mutex, so a worker about to sleep cannot miss this generation.
+        std::lock_guard<std::mutex> lock(mutex_);
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (sleepers_.load() > 0) wake_.notify_all();
+    run_part(0);
+    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+    job_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    const int64_t units = (n + grain - 1) / grain;
+    run([&](int index, int count) {
+        const int64_t first = units * index / count * grain;
+        const int64_t last = units * (index + 1) / count * grain;
+        const int64_t begin = first < n ? first : n;
+        const int64_t end = last < n ? last : n;
+        if (begin < end) body(begin, end);
+    });
+}
+
+}  // namespace lowbit
