@@ -146,6 +146,16 @@ std::vector<WeightType>& dispatch_types() { return state().types; }
 
 const LevelTable* level_table_of(Isa isa) { return level_table(isa); }
 
+void reference_quantize(TypeId id, const float* src, int64_t rows, int64_t cols, uint8_t* dst) {
+    weight_type(id).reference.quantize(src, rows, cols, dst);
+}
+void reference_quantize_f16(TypeId id, const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+    weight_type(id).reference.quantize_f16(src, rows, cols, dst);
+}
+void reference_quantize_bf16(TypeId id, const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+    weight_type(id).reference.quantize_bf16(src, rows, cols, dst);
+}
+
 void kernel_out_of_memory(std::size_t bytes) { fail("out of memory: a kernel needed ", bytes, " bytes of working memory"); }
 
 const CoreKernels& active_core_kernels() { return state().core; }

@@ -35,6 +35,12 @@ struct LevelTable {
 // Defined outside the per-ISA code, which must not build exception objects itself.
 [[noreturn]] void kernel_out_of_memory(std::size_t bytes);
 
+// The reference quantizers of a type, for kernels that hand unusual input (NaN, infinity,
+// scale overflow) to them so that the error is raised with the reference's message.
+void reference_quantize(TypeId id, const float* src, int64_t rows, int64_t cols, uint8_t* dst);
+void reference_quantize_f16(TypeId id, const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst);
+void reference_quantize_bf16(TypeId id, const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst);
+
 // The scalar references of the type-independent kernels.
 const CoreKernels& reference_core_kernels();
 

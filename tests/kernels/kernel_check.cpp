@@ -339,9 +339,17 @@ private:
 
     void check_quantize(std::mt19937& rng) {
         if (!k_.quantize && !k_.quantize_f16 && !k_.quantize_bf16) return;
+        std::uniform_int_distribution<int> quarter(-16, 16);
         for (int64_t cols : column_counts()) {
             for (int64_t rows : {1, 3}) {
+              for (int input = 0; input < 3; ++input) {
                 std::vector<float> x = normal_values(static_cast<std::size_t>(rows * cols), rng);
+                if (input == 1) {
+                    // multiples of 1/4: exact ties for round-half-even after dividing by the scale
+                    for (float& v : x) v = 0.25f * static_cast<float>(quarter(rng));
+                } else if (input == 2) {
+                    for (float& v : x) v *= 1e-41f;  // subnormal inputs, scales that underflow
+                }
                 if (t_.ternary) absmean_ternarize_inplace(x);
                 std::vector<uint16_t> h(x.size()), bh(x.size());
                 for (std::size_t i = 0; i < x.size(); ++i) {
@@ -377,9 +385,24 @@ private:
                     compare("quantize_bf16", [&](uint8_t* o) { t_.reference.quantize_bf16(bh.data(), rows, cols, o); },
                             [&](uint8_t* o) { k_.quantize_bf16(bh.data(), rows, cols, o); });
                 }
+              }
             }
         }
-        if (k_.quantize) {  // a NaN must be refused by the kernel too
+        if (k_.quantize) {  // a NaN, and a scale beyond f16, must be refused by the kernel too
+            const int64_t cols = t_.col_multiple > 1 ? t_.col_multiple : 64;
+            std::vector<float> x(static_cast<std::size_t>(cols), 0.25f);
+            x[3] = 1e9f;
+            std::vector<uint8_t> want(t_.tensor_bytes(1, cols)), got(want.size());
+            std::string want_error, got_error;
+            try { t_.reference.quantize(x.data(), 1, cols, want.data()); } catch (const Error& e) { want_error = e.what(); }
+            try { k_.quantize(x.data(), 1, cols, got.data()); } catch (const Error& e) { got_error = e.what(); }
+            if (want_error != got_error || (want_error.empty() && want != got)) {
+                fail(describe(t_, isa_, "quantize", 1, cols, "1e9") + ": '" + got_error + "' vs reference '" + want_error + "'");
+            } else {
+                ++report_.passed;
+            }
+        }
+        if (k_.quantize) {
             const int64_t cols = t_.col_multiple > 1 ? t_.col_multiple : 64;
             std::vector<float> x(static_cast<std::size_t>(cols), 0.25f);
             x[static_cast<std::size_t>(cols / 2)] = std::nanf("");
@@ -410,7 +433,7 @@ bool TypeChecker::exact_by_design(const char* op) const {
         case TypeId::TQ2_0:
         case TypeId::TQ1_0:
         case TypeId::QK256:
-        case TypeId::Q6_K: return o == "gemv_i8";
+        case TypeId::I2S32: return o == "gemv_i8";
         default: return false;
     }
 }

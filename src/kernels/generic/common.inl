@@ -56,7 +56,9 @@ inline simd::B load_codes(const uint8_t* p, int64_t n) {
 // out[k] = (float)v[k] * d, the scalar reference's arithmetic.
 inline void i8_to_f32_scaled(const int8_t* v, int64_t n, float d, float* out) {
     using namespace simd;
-    int64_t k = 0;
-    for (; k + kF <= n; k += kF) store_f(out + k, scaled_f(load_s8_as_i32(reinterpret_cast<const uint8_t*>(v + k)), d));
-    for (; k < n; ++k) out[k] = static_cast<float>(v[k]) * d;
+    const int64_t full = n / kF * kF;
+    for (int64_t k = 0; k < full; k += kF) {
+        store_f(out + k, scaled_f(load_s8_as_i32(reinterpret_cast<const uint8_t*>(v + k)), d));
+    }
+    for (int64_t k = full; k < n; ++k) out[k] = static_cast<float>(v[k]) * d;
 }

@@ -15,7 +15,17 @@ constexpr Kernels make_kernels(QuantizeFn quantize, DequantizeFn dequantize, Gem
     return k;
 }
 
+constexpr Kernels with_quantize(Kernels k, QuantizeFn q, QuantizeHalfFn f16 = nullptr, QuantizeHalfFn bf16 = nullptr) {
+    k.quantize = q;
+    k.quantize_f16 = f16;
+    k.quantize_bf16 = bf16;
+    return k;
+}
+
 constexpr TypeKernels kTypes[] = {
+    {TypeId::F32, make_kernels(nullptr, &f32_dequantize, &f32_gemv, &f32_gemm)},
+    {TypeId::F16, make_kernels(nullptr, &f16_dequantize, &f16_gemv, &f16_gemm)},
+    {TypeId::BF16, make_kernels(nullptr, &bf16_dequantize, &bf16_gemv, &bf16_gemm)},
     {TypeId::I2_S, make_kernels(nullptr, &i2_s_dequantize, &i2_s_gemv, &i2_s_gemm)},
     {TypeId::TQ2_0, make_kernels(nullptr, &tq2_0_dequantize, &tq2_0_gemv, &tq2_0_gemm)},
     {TypeId::TQ1_0, make_kernels(nullptr, &tq1_0_dequantize, &tq1_0_gemv, &tq1_0_gemm)},
@@ -23,6 +33,16 @@ constexpr TypeKernels kTypes[] = {
     {TypeId::I2S32, make_kernels(nullptr, &i2s32_dequantize, &i2s32_gemv, &i2s32_gemm)},
     {TypeId::TL1, make_kernels(nullptr, &tl1_dequantize, &tl1_gemv, &tl1_gemm)},
     {TypeId::TL2, make_kernels(nullptr, &tl2_dequantize, &tl2_gemv, &tl2_gemm)},
+    {TypeId::Q8_0, with_quantize(make_kernels(nullptr, &q8_0_dequantize, &q8_0_gemv, &q8_0_gemm), &q8_0_quantize)},
+    {TypeId::Q4_0, with_quantize(make_kernels(nullptr, &q4_0_dequantize, &q4_0_gemv, &q4_0_gemm), &q4_0_quantize)},
+    {TypeId::Q4_1, make_kernels(nullptr, &q4_1_dequantize, &q4_1_gemv, &q4_1_gemm)},
+    {TypeId::Q6_K, make_kernels(nullptr, &q6_k_dequantize, &q6_k_gemv, &q6_k_gemm)},
+#define LOWBIT_INT_ROW(name, bits, asym, group) \
+    {int_group_type_id(bits, asym, group),                                                                 \
+     with_quantize(make_kernels(nullptr, &name##_dequantize, &name##_gemv, &name##_gemm), &name##_quantize,       \
+                   &name##_quantize_f16, &name##_quantize_bf16)},
+    LOWBIT_FOR_EACH_INT_TYPE(LOWBIT_INT_ROW)
+#undef LOWBIT_INT_ROW
 };
 
 }  // namespace

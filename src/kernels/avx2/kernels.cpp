@@ -1,0 +1,6 @@
+// The AVX2 levels (avx2, avx2_vnni): the generic kernels compiled with this folder's vector
+// vocabulary. Compiled once per VNNI setting.
+#include "simd.hpp"
+// clang-format off
+#include "../generic/level.inl"
+// clang-format on

@@ -1,0 +1,83 @@
+// F32, F16, BF16 weights: conversion to f32 (exact), and products with int8 activations
+// accumulated in float lanes (the reference accumulates in double: within the tolerance).
+
+namespace floats {
+
+struct F32 {
+    static constexpr int64_t kBytes = 4;
+    static simd::F load(const uint8_t* p) { return simd::load_f(reinterpret_cast<const float*>(p)); }
+    static float scalar(const uint8_t* p) { return load_f32_scale(p); }
+};
+struct F16 {
+    static constexpr int64_t kBytes = 2;
+    static simd::F load(const uint8_t* p) { return simd::load_f16_as_f32(p); }
+    static float scalar(const uint8_t* p) { return load_f16_scale(p); }
+};
+struct BF16 {
+    static constexpr int64_t kBytes = 2;
+    static simd::F load(const uint8_t* p) { return simd::load_bf16_as_f32(p); }
+    static float scalar(const uint8_t* p) {
+        uint16_t h;
+        __builtin_memcpy(&h, p, 2);
+        const uint32_t u = static_cast<uint32_t>(h) << 16;
+        float f;
+        __builtin_memcpy(&f, &u, 4);
+        return f;
+    }
+};
+
+template <class T>
+void dequantize(const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
+    using namespace simd;
+    const int64_t n = (row_end - row_begin) * w.cols;
+    const uint8_t* src = w.data + row_begin * w.cols * T::kBytes;
+    int64_t k = 0;
+    for (; k + kF <= n; k += kF) store_f(dst + k, T::load(src + k * T::kBytes));
+    for (; k < n; ++k) dst[k] = T::scalar(src + k * T::kBytes);
+}
+
+template <class T>
+inline float row_dot(const uint8_t* row, const int8_t* q, int64_t cols) {
+    using namespace simd;
+    F acc = zero_f();
+    int64_t k = 0;
+    for (; k + kF <= cols; k += kF) acc = fma_f(T::load(row + k * T::kBytes), load_s8_as_f32(q + k), acc);
+    float s = hsum_f(acc);
+    for (; k < cols; ++k) s += T::scalar(row + k * T::kBytes) * static_cast<float>(q[k]);
+    return s;
+}
+
+template <class T>
+void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        y[r - row_begin] = row_dot<T>(w.data + r * w.cols * T::kBytes, x.q, w.cols) / x.scale;
+    }
+}
+
+template <class T>
+void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+          int64_t y_stride) {
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        for (int64_t t = 0; t < x.rows; ++t) {
+            y[t * y_stride + (r - row_begin)] =
+                row_dot<T>(w.data + r * w.cols * T::kBytes, x.q + t * x.stride, w.cols) / x.scale[t];
+        }
+    }
+}
+
+}  // namespace floats
+
+#define LOWBIT_FLOAT_KERNELS(name, T)                                                                            \
+    void name##_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) {                              \
+        floats::dequantize<T>(w, r0, r1, y);                                                                   \
+    }                                                                                                           \
+    void name##_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {          \
+        floats::gemv<T>(w, r0, r1, x, y);                                                                      \
+    }                                                                                                           \
+    void name##_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) { \
+        floats::gemm<T>(w, r0, r1, x, y, s);                                                                   \
+    }
+
+LOWBIT_FLOAT_KERNELS(f32, floats::F32)
+LOWBIT_FLOAT_KERNELS(f16, floats::F16)
+LOWBIT_FLOAT_KERNELS(bf16, floats::BF16)

@@ -1,0 +1,308 @@
+// The "natural" kernels of the block and group formats whose codes are (nearly) in element
+// order: Q8_0, Q4_0, Q4_1, Q6_K and the INTn groups.
+//
+// A row is first decoded (format-specific) into codes u in element order plus, per 4-element
+// lane, an integer offset, a float scale and a float bias: element k is worth
+//   (u_k - offset) * scale (+ bias for Q4_1's m, which multiplies the activation sum).
+// Dequantization applies exactly that (the reference's arithmetic); the GEMV/GEMM take per lane
+// the exact integer sum of u * a, subtract offset * sum(a) (exact), convert, and accumulate
+// scale * that in float lanes (a different order of float additions than the reference:
+// within the documented tolerance). Eight-bit formats decode signed weights s: with VNNI they
+// run as u = s + 128 (offset + 128); without, through an exact signed dot product.
+
+namespace natural {
+
+struct Row {
+    uint8_t* u = nullptr;  // cols rounded up to kW; past cols zero
+    int32_t* offset = nullptr;
+    float* scale = nullptr;
+    float* bias = nullptr;
+};
+
+inline int64_t padded(int64_t cols) { return (cols + simd::kW - 1) / simd::kW * simd::kW; }
+inline int64_t lanes(int64_t cols) { return padded(cols) / 4; }
+
+// Bytes of one decoded row.
+inline std::size_t row_bytes(int64_t cols) { return static_cast<std::size_t>(padded(cols) + lanes(cols) * 12); }
+
+inline Row carve(int8_t* p, int64_t cols) {
+    Row r;
+    r.u = reinterpret_cast<uint8_t*>(p);
+    r.offset = reinterpret_cast<int32_t*>(p + padded(cols));
+    r.scale = reinterpret_cast<float*>(r.offset + lanes(cols));
+    r.bias = r.scale + lanes(cols);
+    return r;
+}
+
+// Lane metadata for the elements [first, first + n) (multiples of 4).
+inline void set_lanes(Row& row, int64_t first, int64_t n, int32_t offset, float scale, float bias) {
+    for (int64_t l = first / 4; l < (first + n + 3) / 4; ++l) {
+        row.offset[l] = offset;
+        row.scale[l] = scale;
+        row.bias[l] = bias;
+    }
+}
+
+// Zeroes codes and lanes past `cols`.
+inline void clear_tail(Row& row, int64_t cols) {
+    for (int64_t k = cols; k < padded(cols); ++k) row.u[k] = 0;
+    for (int64_t l = (cols + 3) / 4; l < lanes(cols); ++l) {
+        row.offset[l] = 0;
+        row.scale[l] = 0;
+        row.bias[l] = 0;
+    }
+}
+
+// ---- decoders ----
+
+struct Q8_0 {
+    static constexpr bool kEightBit = true;
+    static constexpr bool kBias = false;
+    static void decode(const WeightView& w, int64_t r, Row& out) {
+        const int64_t blocks = w.cols / 32;
+        const uint8_t* row = w.data + r * blocks * 34;
+        for (int64_t b = 0; b < blocks; ++b) {
+            __builtin_memcpy(out.u + 32 * b, row + 34 * b + 2, 32);
+            set_lanes(out, 32 * b, 32, 0, load_f16_scale(row + 34 * b), 0.0f);
+        }
+        clear_tail(out, w.cols);
+    }
+};
+
+// Low nibble = element j, high nibble = element j + 16 of each 32-element block.
+inline void split_nibbles16(const uint8_t* qs, uint8_t* out) {
+    for (int j = 0; j < 16; ++j) {
+        out[j] = qs[j] & 15;
+        out[j + 16] = qs[j] >> 4;
+    }
+}
+
+struct Q4_0 {
+    static constexpr bool kEightBit = false;
+    static constexpr bool kBias = false;
+    static void decode(const WeightView& w, int64_t r, Row& out) {
+        const int64_t blocks = w.cols / 32;
+        const uint8_t* row = w.data + r * blocks * 18;
+        for (int64_t b = 0; b < blocks; ++b) {
+            split_nibbles16(row + 18 * b + 2, out.u + 32 * b);
+            set_lanes(out, 32 * b, 32, 8, load_f16_scale(row + 18 * b), 0.0f);
+        }
+        clear_tail(out, w.cols);
+    }
+};
+
+struct Q4_1 {
+    static constexpr bool kEightBit = false;
+    static constexpr bool kBias = true;
+    static void decode(const WeightView& w, int64_t r, Row& out) {
+        const int64_t blocks = w.cols / 32;
+        const uint8_t* row = w.data + r * blocks * 20;
+        for (int64_t b = 0; b < blocks; ++b) {
+            split_nibbles16(row + 20 * b + 4, out.u + 32 * b);
+            set_lanes(out, 32 * b, 32, 0, load_f16_scale(row + 20 * b), load_f16_scale(row + 20 * b + 2));
+        }
+        clear_tail(out, w.cols);
+    }
+};
+
+struct Q6_K {
+    static constexpr bool kEightBit = false;
+    static constexpr bool kBias = false;
+    static void decode(const WeightView& w, int64_t r, Row& out) {
+        const int64_t blocks = w.cols / 256;
+        const uint8_t* row = w.data + r * blocks * 210;
+        for (int64_t b = 0; b < blocks; ++b) {
+            const uint8_t* blk = row + 210 * b;
+            uint8_t* u = out.u + 256 * b;
+            for (int h = 0; h < 2; ++h) {
+                const uint8_t* ql = blk + 64 * h;
+                const uint8_t* qh = blk + 128 + 32 * h;
+                uint8_t* o = u + 128 * h;
+                for (int l = 0; l < 32; ++l) {
+                    o[l] = static_cast<uint8_t>((ql[l] & 15) | ((qh[l] & 3) << 4));
+                    o[l + 32] = static_cast<uint8_t>((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4));
+                    o[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+                    o[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+                }
+            }
+            const float d = load_f16_scale(blk + 208);
+            for (int s = 0; s < 16; ++s) {
+                // (d * scale) first: the reference's order of the two roundings
+                set_lanes(out, 256 * b + 16 * s, 16, 32, d * static_cast<float>(static_cast<int8_t>(blk[192 + s])), 0.0f);
+            }
+        }
+        clear_tail(out, w.cols);
+    }
+};
+
+// INTn groups: b-bit fields LSB-first per row, then f16 scales, then (asymmetric) zero points.
+template <int Bits, bool Asymmetric, int Group>
+struct IntGroup {
+    static constexpr bool kEightBit = Bits == 8;
+    static constexpr bool kBias = false;
+    static int64_t code_bytes(int64_t cols) { return (cols * Bits + 7) / 8; }
+    static int64_t groups(int64_t cols) { return (cols + Group - 1) / Group; }
+    static void decode(const WeightView& w, int64_t r, Row& out) {
+        const uint8_t* row = w.data + r * code_bytes(w.cols);
+        const uint8_t* scales = w.data + w.rows * code_bytes(w.cols);
+        const uint8_t* zeros = scales + 2 * w.rows * groups(w.cols);
+        const int64_t n = w.cols;
+        if constexpr (Bits == 8) {
+            // signed weights s: symmetric q, or u - 128 with the zero point z - 128
+            for (int64_t k = 0; k < n; ++k) out.u[k] = Asymmetric ? static_cast<uint8_t>(row[k] ^ 0x80) : row[k];
+        } else if constexpr (Bits == 4) {
+            for (int64_t k = 0; k < n; ++k) {
+                const uint8_t f = (row[k / 2] >> (4 * (k % 2))) & 15;
+                out.u[k] = Asymmetric ? f : static_cast<uint8_t>(f ^ 8);  // two's complement + 8
+            }
+        } else {
+            for (int64_t k = 0; k < n; ++k) {
+                const uint8_t f = (row[k / 4] >> (2 * (k % 4))) & 3;
+                out.u[k] = Asymmetric ? f : static_cast<uint8_t>(f ^ 2);  // two's complement + 2
+            }
+        }
+        for (int64_t g = 0; g < groups(n); ++g) {
+            const int64_t index = r * groups(n) + g;
+            const float d = load_f16_scale(scales + 2 * index);
+            int32_t offset;
+            if constexpr (Asymmetric) {
+                offset = Bits == 8 ? zeros[index] - 128 : zeros[index];
+            } else {
+                offset = Bits == 8 ? 0 : 1 << (Bits - 1);
+            }
+            set_lanes(out, g * Group, min64(Group, n - g * Group), offset, d, 0.0f);
+        }
+        clear_tail(out, n);
+    }
+};
+
+// ---- the engine ----
+
+template <class D>
+inline void dequantize(const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
+    Scratch scratch(row_bytes(w.cols));
+    Row row = carve(scratch.data(), w.cols);
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        D::decode(w, r, row);
+        float* out = dst + (r - row_begin) * w.cols;
+        for (int64_t k = 0; k < w.cols; ++k) {
+            const int32_t v = D::kEightBit ? static_cast<int8_t>(row.u[k]) : row.u[k];
+            const float base = static_cast<float>(v - row.offset[k / 4]) * row.scale[k / 4];
+            out[k] = D::kBias ? base + row.bias[k / 4] : base;
+        }
+    }
+}
+
+// Activations padded to kW with zeros, and per-lane sums of 4.
+struct Prepared {
+    int8_t* a;
+    int32_t* lane_sums;
+};
+
+inline std::size_t prepared_bytes(int64_t cols) { return static_cast<std::size_t>(padded(cols) + lanes(cols) * 4); }
+
+inline Prepared prepare(const int8_t* q, int64_t cols, int8_t* p) {
+    Prepared out{p, reinterpret_cast<int32_t*>(p + padded(cols))};
+    __builtin_memcpy(out.a, q, static_cast<std::size_t>(cols));
+    for (int64_t k = cols; k < padded(cols); ++k) out.a[k] = 0;
+    for (int64_t l = 0; l < lanes(cols); ++l) {
+        out.lane_sums[l] = out.a[4 * l] + out.a[4 * l + 1] + out.a[4 * l + 2] + out.a[4 * l + 3];
+    }
+    return out;
+}
+
+// sum over the row of (u - offset) a scale (+ bias sum(a)), in float lanes.
+template <class D>
+inline simd::F row_dot(const Row& row, const Prepared& x, int64_t cols) {
+    using namespace simd;
+    F acc = zero_f();
+    for (int64_t k = 0; k < padded(cols); k += kW) {
+        const B u = load_b(row.u + k);
+        const B a = load_b(x.a + k);
+        const I asum = load_i(x.lane_sums + k / 4);
+        I isum;
+        I offset = load_i(row.offset + k / 4);
+        if constexpr (D::kEightBit) {
+#if LOWBIT_VNNI
+            isum = dot_i(zero_i(), xor_b(u, splat_b(0x80)), a);
+            offset = add_i(offset, splat_i(128));
+#else
+            isum = dot_ss_i(zero_i(), u, a);
+#endif
+        } else {
+            isum = dot_i(zero_i(), u, a);
+        }
+        isum = sub_i(isum, mullo_i(offset, asum));
+        acc = fma_f(cvt_f(isum), load_f_lanes(row.scale + k / 4), acc);
+        if constexpr (D::kBias) acc = fma_f(cvt_f(asum), load_f_lanes(row.bias + k / 4), acc);
+    }
+    return acc;
+}
+
+template <class D>
+void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
+    Scratch scratch(row_bytes(w.cols) + prepared_bytes(w.cols));
+    Row row = carve(scratch.data(), w.cols);
+    const Prepared a = prepare(x.q, w.cols, scratch.data() + row_bytes(w.cols));
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        D::decode(w, r, row);
+        y[r - row_begin] = simd::hsum_f(row_dot<D>(row, a, w.cols)) / x.scale;
+    }
+}
+
+template <class D>
+void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+          int64_t y_stride) {
+    const std::size_t per_token = prepared_bytes(w.cols);
+    Scratch scratch(row_bytes(w.cols) + per_token * static_cast<std::size_t>(x.rows) +
+                    static_cast<std::size_t>(x.rows) * sizeof(Prepared));
+    Row row = carve(scratch.data(), w.cols);
+    int8_t* base = scratch.data() + row_bytes(w.cols);
+    Prepared* tokens = reinterpret_cast<Prepared*>(base + per_token * static_cast<std::size_t>(x.rows));
+    for (int64_t t = 0; t < x.rows; ++t) {
+        tokens[t] = prepare(x.q + t * x.stride, w.cols, base + per_token * static_cast<std::size_t>(t));
+    }
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        D::decode(w, r, row);  // once per row, used by every token
+        for (int64_t t = 0; t < x.rows; ++t) {
+            y[t * y_stride + (r - row_begin)] = simd::hsum_f(row_dot<D>(row, tokens[t], w.cols)) / x.scale[t];
+        }
+    }
+}
+
+}  // namespace natural
+
+#define LOWBIT_NATURAL_KERNELS(name, D)                                                                          \
+    void name##_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) {                              \
+        natural::dequantize<D>(w, r0, r1, y);                                                                  \
+    }                                                                                                           \
+    void name##_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {          \
+        natural::gemv<D>(w, r0, r1, x, y);                                                                     \
+    }                                                                                                           \
+    void name##_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) { \
+        natural::gemm<D>(w, r0, r1, x, y, s);                                                                  \
+    }
+
+LOWBIT_NATURAL_KERNELS(q8_0, natural::Q8_0)
+LOWBIT_NATURAL_KERNELS(q4_0, natural::Q4_0)
+LOWBIT_NATURAL_KERNELS(q4_1, natural::Q4_1)
+LOWBIT_NATURAL_KERNELS(q6_k, natural::Q6_K)
+
+#define LOWBIT_INT_KERNELS(name, bits, asym, group)          \
+    namespace natural {                                       \
+    using name##_layout = IntGroup<bits, asym, group>;        \
+    }                                                         \
+    LOWBIT_NATURAL_KERNELS(name, natural::name##_layout)
+
+// X(name, bits, asymmetric, group) for the 24 INTn types
+#define LOWBIT_FOR_EACH_INT_TYPE(X)                                                                              \
+    X(int2_sym_g32, 2, false, 32) X(int2_sym_g64, 2, false, 64) X(int2_sym_g128, 2, false, 128)                    \
+    X(int2_sym_g256, 2, false, 256) X(int2_asym_g32, 2, true, 32) X(int2_asym_g64, 2, true, 64)                    \
+    X(int2_asym_g128, 2, true, 128) X(int2_asym_g256, 2, true, 256) X(int4_sym_g32, 4, false, 32)                  \
+    X(int4_sym_g64, 4, false, 64) X(int4_sym_g128, 4, false, 128) X(int4_sym_g256, 4, false, 256)                  \
+    X(int4_asym_g32, 4, true, 32) X(int4_asym_g64, 4, true, 64) X(int4_asym_g128, 4, true, 128)                    \
+    X(int4_asym_g256, 4, true, 256) X(int8_sym_g32, 8, false, 32) X(int8_sym_g64, 8, false, 64)                    \
+    X(int8_sym_g128, 8, false, 128) X(int8_sym_g256, 8, false, 256) X(int8_asym_g32, 8, true, 32)                  \
+    X(int8_asym_g64, 8, true, 64) X(int8_asym_g128, 8, true, 128) X(int8_asym_g256, 8, true, 256)
+
+LOWBIT_FOR_EACH_INT_TYPE(LOWBIT_INT_KERNELS)
