@@ -1,6 +1,6 @@
 # Entry points. Each target installs missing Debian packages and builds first, so that on a
 # fresh clone of a fresh machine `make test` alone is enough.
-.PHONY: all deps build build-asan test test-release test-asan demo bench clean
+.PHONY: all deps build build-asan build-neon test test-release test-asan test-neon demo bench clean
 
 LOWBIT := build/release/bin/lowbit
 
@@ -17,14 +17,23 @@ build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 
-# The whole suite twice: Release with g++, then ASan+UBSan with clang++ (both -Werror).
-test: test-release test-asan
+# The NEON kernels, cross-compiled for AArch64 and checked under qemu-aarch64.
+build-neon: deps
+	@cmake --preset neon >/dev/null
+	@cmake --build --preset neon
+
+# The whole suite: Release with g++, ASan+UBSan with clang++ (both -Werror), and the NEON
+# kernels under qemu-aarch64.
+test: test-release test-asan test-neon
 
 test-release: build
 	@ctest --preset release
 
 test-asan: build-asan
 	@ctest --preset asan
+
+test-neon: build-neon
+	@ctest --preset neon
 
 demo: build
 	@$(LOWBIT) formats

@@ -23,9 +23,10 @@ std::string isa_list(const WeightType& t) {
 }
 
 void print_formats(bool with_layout) {
+    const std::span<const WeightType> types = weight_types();  // may throw (e.g. a bad LOWBIT_ISA)
     fmt::print("{:<15} {:>5} {:>7} {:>6} {:>6}  {:<8} {}\n", "type", "id", "bits/w", "block", "bytes",
                "ternary", "implementations");
-    for (const WeightType& t : weight_types()) {
+    for (const WeightType& t : types) {
         fmt::print("{:<15} {:>5} {:>7.4f} {:>6} {:>6}  {:<8} {}\n", t.name, static_cast<uint32_t>(t.id),
                    t.bits_per_weight, t.block_elems, t.block_bytes, t.ternary ? "yes" : "no", isa_list(t));
         if (with_layout) {

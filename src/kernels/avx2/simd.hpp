@@ -14,6 +14,8 @@ constexpr int kF = 8;   // int32 / float lanes per vector
 using B = __m256i;
 using I = __m256i;
 using F = __m256;
+// dot_i is exact for any u8 (AVX-VNNI), not only for u <= 127 (the maddubs emulation).
+constexpr bool kDotAnyU = LOWBIT_VNNI;
 
 // ---- bytes ----
 inline B load_b(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
@@ -182,9 +184,12 @@ inline I store_f32_as_i8_rne(int8_t* out, F v) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(w, w));
     return _mm256_max_epi32(_mm256_min_epi32(i, _mm256_set1_epi32(127)), _mm256_set1_epi32(-128));
 }
-inline void store_f32_as_i8_rne_clamp1(int8_t* out, F v) {
-    store_f32_as_i8_rne(out, max_f(splat_f(-1.0f), min_f(splat_f(1.0f), v)));
+// clamp(v, lo, hi), with NaN -> 0 (the references' clamp_to).
+inline F clamp_f(F v, float lo, float hi) {
+    const F c = _mm256_max_ps(_mm256_set1_ps(lo), _mm256_min_ps(_mm256_set1_ps(hi), v));
+    return _mm256_and_ps(c, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
 }
+inline void store_f32_as_i8_rne_clamp1(int8_t* out, F v) { store_f32_as_i8_rne(out, clamp_f(v, -1.0f, 1.0f)); }
 
 struct AbsPartials16 {
     __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};

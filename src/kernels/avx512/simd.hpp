@@ -22,6 +22,8 @@ constexpr int kF = 16;  // int32 / float lanes per vector
 using B = __m512i;      // 64 x u8/s8
 using I = __m512i;      // 16 x s32
 using F = __m512;       // 16 x f32
+// dot_i is exact for any u8 (VNNI), not only for u <= 127 (the maddubs emulation).
+constexpr bool kDotAnyU = LOWBIT_VNNI;
 
 // ---- bytes ----
 inline B load_b(const void* p) { return _mm512_loadu_si512(p); }
@@ -121,8 +123,7 @@ inline F mul_f(F a, F b) { return _mm512_mul_ps(a, b); }
 inline F div_f(F a, F b) { return _mm512_div_ps(a, b); }
 inline F fma_f(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
 inline F abs_f(F v) { return _mm512_abs_ps(v); }
-// min/max return the second operand when one is NaN: callers put the value that may be NaN
-// second to keep it, first to drop it.
+// max_f(a, b) ignores a NaN in a (used to take maxima that skip NaN, as fmax).
 inline F min_f(F a, F b) { return _mm512_min_ps(a, b); }
 inline F max_f(F a, F b) { return _mm512_max_ps(a, b); }
 inline float hsum_f(F v) { return _mm512_reduce_add_ps(v); }
@@ -167,10 +168,12 @@ inline I store_f32_as_i8_rne(int8_t* out, F v) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtsepi32_epi8(i));
     return _mm512_max_epi32(_mm512_min_epi32(i, _mm512_set1_epi32(127)), _mm512_set1_epi32(-128));
 }
-// The same after clamping to [-1, 1] (a NaN stays NaN, then 0).
-inline void store_f32_as_i8_rne_clamp1(int8_t* out, F v) {
-    store_f32_as_i8_rne(out, max_f(splat_f(-1.0f), min_f(splat_f(1.0f), v)));
+// clamp(v, lo, hi), with NaN -> 0 (the references' clamp_to).
+inline F clamp_f(F v, float lo, float hi) {
+    const F c = _mm512_max_ps(_mm512_set1_ps(lo), _mm512_min_ps(_mm512_set1_ps(hi), v));
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), c);
 }
+inline void store_f32_as_i8_rne_clamp1(int8_t* out, F v) { store_f32_as_i8_rne(out, clamp_f(v, -1.0f, 1.0f)); }
 
 // 16 interleaved double partial sums of |w|: partial j gets elements j, j + 16, ... in order.
 struct AbsPartials16 {

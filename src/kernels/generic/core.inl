@@ -5,7 +5,7 @@ float quantize_activation_row(const float* x, int64_t n, int8_t* q, int32_t* sum
     using namespace simd;
     F m = zero_f();
     int64_t i = 0;
-    for (; i + kF <= n; i += kF) m = max_f(abs_f(load_f(x + i)), m);  // NaN lanes lose, as fmax
+    for (; i + kF <= n; i += kF) m = max_f(abs_f(load_f(x + i)), m);  // a NaN in the first operand is ignored, as fmax
     float amax_f = hmax_f(m);
     for (; i < n; ++i) amax_f = __builtin_fmaxf(amax_f, __builtin_fabsf(x[i]));
     const double amax = __builtin_fmax(0.00001, static_cast<double>(amax_f));

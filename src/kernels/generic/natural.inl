@@ -7,8 +7,8 @@
 // Dequantization applies exactly that (the reference's arithmetic); the GEMV/GEMM take per lane
 // the exact integer sum of u * a, subtract offset * sum(a) (exact), convert, and accumulate
 // scale * that in float lanes (a different order of float additions than the reference:
-// within the documented tolerance). Eight-bit formats decode signed weights s: with VNNI they
-// run as u = s + 128 (offset + 128); without, through an exact signed dot product.
+// within the documented tolerance). Eight-bit formats decode signed weights s: where dot_i
+// takes any u (VNNI) they run as u = s + 128 (offset + 128), else through dot_ss_i.
 
 namespace natural {
 
@@ -222,13 +222,11 @@ inline simd::F row_dot(const Row& row, const Prepared& x, int64_t cols) {
         const I asum = load_i(x.lane_sums + k / 4);
         I isum;
         I offset = load_i(row.offset + k / 4);
-        if constexpr (D::kEightBit) {
-#if LOWBIT_VNNI
-            isum = dot_i(zero_i(), xor_b(u, splat_b(0x80)), a);
+        if constexpr (D::kEightBit && kDotAnyU) {
+            isum = dot_i(zero_i(), xor_b(u, splat_b(0x80)), a);  // u = s + 128
             offset = add_i(offset, splat_i(128));
-#else
+        } else if constexpr (D::kEightBit) {
             isum = dot_ss_i(zero_i(), u, a);
-#endif
         } else {
             isum = dot_i(zero_i(), u, a);
         }

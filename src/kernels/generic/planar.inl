@@ -124,13 +124,10 @@ inline void block_dot(const WeightView& w, int64_t row, int64_t block, const Sha
     }
 }
 
+// Planes kept in place (one AND) need a dot product exact for codes up to 192: VNNI's.
 template <class L>
 constexpr bool use_shifted() {
-#if LOWBIT_VNNI
-    return L::kShiftedPlanes;
-#else
-    return false;
-#endif
+    return L::kShiftedPlanes && simd::kDotAnyU;
 }
 
 // The scratch a call needs for `tokens` permuted activation rows.

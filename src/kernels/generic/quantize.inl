@@ -33,7 +33,7 @@ inline simd::I rne_div(simd::F x, simd::F d, simd::F inv_d, float lo, float hi) 
     using namespace simd;
     F t = mul_f(x, inv_d);
     if (near_half(t, 1.0f / 4096)) t = div_f(x, d);
-    return cvt_rne_i(max_f(splat_f(lo), min_f(splat_f(hi), t)));
+    return cvt_rne_i(clamp_f(t, lo, hi));
 }
 
 // Group-wise INTn: one row at a time; a group's values are loaded as f32 into `buf` (padded
@@ -179,7 +179,7 @@ inline bool q8_0(const float* src, int64_t rows, int64_t cols, uint8_t* dst) {
         for (int v = 0; v < 32; v += kF) {
             const F xv = load_f(x + v);
             finite = finite && !any_nonfinite(xv);
-            amax = max_f(abs_f(xv), amax);
+            amax = max_f(abs_f(xv), amax);  // (finite here)
         }
         if (!finite) return false;
         const float d = hmax_f(amax) / 127.0f;
@@ -188,7 +188,7 @@ inline bool q8_0(const float* src, int64_t rows, int64_t cols, uint8_t* dst) {
         if (!f16_bits(d, h)) return false;
         __builtin_memcpy(out, &h, 2);
         for (int v = 0; v < 32; v += kF) {
-            const F t = max_f(splat_f(-127.0f), min_f(splat_f(127.0f), mul_f(load_f(x + v), splat_f(id))));
+            const F t = clamp_f(mul_f(load_f(x + v), splat_f(id)), -127.0f, 127.0f);  // NaN (0 * inf) -> 0
             store_i32_as_u8(out + 2 + v, round_half_away_i(t));
         }
     }
@@ -207,7 +207,7 @@ inline bool q4_0(const float* src, int64_t rows, int64_t cols, uint8_t* dst) {
         for (int v = 0; v < 32; v += kF) {
             const F xv = load_f(x + v);
             finite = finite && !any_nonfinite(xv);
-            amax = max_f(abs_f(xv), amax);
+            amax = max_f(abs_f(xv), amax);  // (finite here)
         }
         if (!finite) return false;
         const float a = hmax_f(amax);
@@ -226,8 +226,8 @@ inline bool q4_0(const float* src, int64_t rows, int64_t cols, uint8_t* dst) {
         alignas(64) uint8_t q[32 + 64];
         for (int v = 0; v < 32; v += kF) {
             F t = add_f(mul_f(load_f(x + v), splat_f(id)), splat_f(8.5f));
-            t = max_f(splat_f(0.0f), min_f(splat_f(15.0f), t));  // NaN (0 * inf) stays NaN ...
-            store_i32_as_u8(q + v, max_i(cvt_trunc_i(t), splat_i(0)));  // ... and truncates to INT_MIN -> 0
+            t = clamp_f(t, 0.0f, 15.0f);  // NaN (0 * inf) -> 0, as the reference's clamp
+            store_i32_as_u8(q + v, cvt_trunc_i(t));
         }
         for (int j = 0; j < 16; ++j) out[2 + j] = static_cast<uint8_t>(q[j] | (q[j + 16] << 4));
     }
