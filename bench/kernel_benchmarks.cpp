@@ -195,15 +195,17 @@ void register_gemm(const WeightType& t) {
 
 // GEMV over weights far larger than the L3 cache, split over threads, to compare with the
 // read bandwidth measured by membw/read in the same run.
+constexpr int64_t kLargeRows = 65536, kLargeCols = 16384;  // 1 Gi weights: 256 MiB as I2_S
+
 void register_large_gemv(const WeightType& t) {
-    const int64_t rows = 65536, cols = 16384;  // 1 Gi weights: 256 MiB as I2_S
+    constexpr int64_t rows = kLargeRows, cols = kLargeCols;
     for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
         if (isa == Isa::scalar) continue;
         for (int threads : {1, 2}) {
             const std::string name = "gemv_large/" + std::string(t.name) + "/" + std::string(isa_name(isa)) + "/" +
                                      shape_name(rows, cols) + "/threads:" + std::to_string(threads);
             const Isa level = isa;
-            benchmark::RegisterBenchmark(name.c_str(), [&t, level, rows, cols, threads](benchmark::State& state) {
+            benchmark::RegisterBenchmark(name.c_str(), [&t, level, threads](benchmark::State& state) {
                 const std::shared_ptr<Tensor> shared = cached_tensor(t, rows, cols);
                 ThreadPool pool(threads);
                 const Isa before = active_isa();

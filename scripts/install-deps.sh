@@ -11,6 +11,8 @@ packages=(
   # NEON kernels: cross-compiled for AArch64 and run under qemu-user (also used to run the
   # x86 scalar fallback on an emulated CPU without AVX)
   g++-aarch64-linux-gnu qemu-user
+  # bench/report.py (Debian's python3, /usr/bin/python3)
+  python3 python3-matplotlib
 )
 
 missing=()

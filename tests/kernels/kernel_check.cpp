@@ -22,8 +22,8 @@ void store_f16(std::vector<uint8_t>& b, std::size_t at, float v) {
 }
 void store_f32(std::vector<uint8_t>& b, std::size_t at, float v) { std::memcpy(b.data() + at, &v, 4); }
 
-// A copy of `bytes` starting `offset` bytes into a fresh buffer: kernels must not assume
-// alignment. `storage` owns the memory.
+// A copy of `src` starting `offset_bytes` into a fresh buffer: kernels must not assume vector
+// alignment (callers keep the element type's own alignment). `storage` owns the memory.
 template <class T>
 T* misaligned_copy(const std::vector<T>& src, std::size_t offset_bytes, std::vector<uint8_t>& storage) {
     storage.assign(src.size() * sizeof(T) + offset_bytes + 64, 0);
@@ -372,7 +372,7 @@ private:
                     ++report_.passed;
                 };
                 std::vector<uint8_t> storage;
-                const float* xs = misaligned_copy(x, 4 * (1 + cols % 3) + 1, storage);
+                const float* xs = misaligned_copy(x, 4 * (1 + cols % 3), storage);  // aligned for float, not for vectors
                 if (k_.quantize) {
                     compare("quantize", [&](uint8_t* o) { t_.reference.quantize(x.data(), rows, cols, o); },
                             [&](uint8_t* o) { k_.quantize(xs, rows, cols, o); });
@@ -466,7 +466,7 @@ CheckReport check_core_kernels(Isa isa) {
                 std::vector<int8_t> want(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n) + 1);
                 int32_t sum_want = 0, sum_got = 0;
                 std::vector<uint8_t> storage;
-                const float* xs = misaligned_copy(x, 4 * (n % 4) + 2, storage);
+                const float* xs = misaligned_copy(x, 4 * (n % 4) + 4, storage);  // aligned for float, not for vectors
                 const float s_want = quantize_activation_row_reference(x.data(), n, want.data(), &sum_want);
                 const float s_got = k.quantize_activation_row(xs, n, got.data() + 1, &sum_got);
                 if (!same_bits(s_want, s_got) || sum_want != sum_got ||

@@ -9,22 +9,20 @@ level=$1
 shift
 bad=0
 for obj in "$@"; do
-  # Defined, externally visible code and weak/unique symbols (T, W, V, u, i).
-  while IFS= read -r line; do
-    kind=$(echo "$line" | awk '{print $2}')
-    name=$(echo "$line" | cut -d' ' -f3-)
+  # Defined, externally visible code (T, W, i), by mangled name:
+  # a function of the namespace is _ZN6lowbit7kernels<len><level>..., its local statics
+  # _ZZN6lowbit..., their guards _ZGVZN6lowbit...
+  ns="6lowbit7kernels${#level}${level}"
+  while read -r _ kind name; do
     case "$kind" in
-      T|W|V|u|i) ;;
+      T|W|i) ;;  # code; weak objects (V, u) are data such as typeinfo
       *) continue ;;
     esac
     # DW.ref.__gxx_personality_v0: a data reference for unwinding tables, not code
-    # (a template's demangled name starts with its return type: look before the parameters)
-    prefix="${name%%(*}"
-    if [[ "$prefix" != *"lowbit::kernels::${level}::"* && "$name" != DW.ref.* ]]; then
-      echo "odr_check: $obj exports '$name' ($kind) outside lowbit::kernels::${level}" >&2
-      bad=1
-    fi
-  done < <(nm -C --defined-only "$obj")
+    if [[ "$name" =~ ^_Z(GV)?Z?N${ns} || "$name" == DW.ref.* ]]; then continue; fi
+    echo "odr_check: $obj exports '$(echo "$name" | c++filt)' ($kind) outside lowbit::kernels::${level}" >&2
+    bad=1
+  done < <(nm --defined-only "$obj")
 done
 if [ "$bad" -ne 0 ]; then exit 1; fi
 echo "odr_check: $level: every exported symbol is in lowbit::kernels::${level}"

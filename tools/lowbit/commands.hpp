@@ -7,5 +7,6 @@ namespace lowbit::cli {
 
 void add_formats_command(CLI::App& app);
 void add_roundtrip_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace lowbit::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     lowbit::cli::add_formats_command(app);
     lowbit::cli::add_roundtrip_command(app);
+    lowbit::cli::add_bench_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

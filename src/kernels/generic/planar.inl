@@ -131,9 +131,10 @@ constexpr bool use_shifted() {
 }
 
 // The scratch a call needs for `tokens` permuted activation rows.
+// (rounded to 64 bytes, so that whatever follows a token's data stays aligned)
 template <class L>
 inline std::size_t scratch_bytes(const Shape<L>& s, int64_t tokens) {
-    return static_cast<std::size_t>(tokens * (s.blocks * s.block_stride + s.blocks * 4 + 64));
+    return static_cast<std::size_t>(tokens * ((s.blocks * s.block_stride + s.blocks * 4 + 63) / 64 * 64));
 }
 
 template <class L, int R>
