@@ -40,6 +40,12 @@ nlohmann::json parse_json_strict(std::string_view text, const std::string& sourc
         const auto colon = detail.find(": ");
         if (colon != std::string::npos) detail = detail.substr(colon + 2);
         fail(source, ": ", what, ": invalid JSON at byte ", e.byte, ": ", detail);
+    } catch (const json::exception& e) {
+        // Not only parse_error: a number too large for a double (1e400) is out_of_range.
+        std::string detail = e.what();
+        const auto bracket = detail.find("] ");
+        if (bracket != std::string::npos) detail = detail.substr(bracket + 2);
+        fail(source, ": ", what, ": invalid JSON: ", detail);
     }
 }
 

@@ -104,6 +104,7 @@ TEST(HfConfigHostile, UnsupportedOrBrokenFiles) {
     EXPECT_ERROR(parse("{\"model_type\":"), "config.json: config: invalid JSON at byte");
     EXPECT_ERROR(parse(R"({"model_type":"llama","model_type":"bitnet"})"), "config.json: config: duplicate key 'model_type'");
     EXPECT_ERROR(parse("{\"model_type\":\"ll\xFF\"}"), "config.json: config: invalid JSON");
+    EXPECT_ERROR(parse(R"({"model_type":"llama","rope_theta":5e400})"), "config.json: config: invalid JSON: number overflow");
 }
 
 }  // namespace

@@ -46,6 +46,9 @@ TEST(SafeTensorsHostile, BadJsonHeaders) {
     EXPECT_ERROR(parse("{\"w\":"), "t.safetensors: header: invalid JSON at byte");
     EXPECT_ERROR(parse("{} trailing"), "t.safetensors: header: invalid JSON at byte");
     EXPECT_ERROR(parse("{\"w\xC3\x28\":1}"), "t.safetensors: header: invalid JSON", "UTF-8");
+    // Found by fuzzing: nlohmann reports a number beyond double as out_of_range, not parse_error.
+    EXPECT_ERROR(parse(R"({"w":{"dtype":"U8","shape":[1e400],"data_offsets":[0,0]}})"),
+                 "t.safetensors: header: invalid JSON: number overflow parsing '1e400'");
     std::string deep = "{\"w\":";
     for (int i = 0; i < 70; ++i) deep += "[";
     EXPECT_ERROR(parse(deep), "t.safetensors: header: nested deeper than 64");
