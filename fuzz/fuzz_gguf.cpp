@@ -9,7 +9,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace lowbit;
     try {
-        const GgufFile g = GgufFile::parse(MappedFile::from_bytes(std::vector<uint8_t>(data, data + size), "fuzz.gguf"));
+        const GgufFile g =
+            GgufFile::parse(MappedFile::from_bytes(std::vector<uint8_t>(data, data + size), "fuzz.gguf"));
         const Metadata& m = g.metadata();
         for (const auto& [key, value] : m.entries()) {
             (void)value.to_uint();

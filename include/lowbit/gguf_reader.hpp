@@ -37,8 +37,8 @@ struct GgufTensor {
     std::vector<int64_t> ne;  // dimensions as stored: ne[0] is the row length
     uint32_t type_id = 0;
     const GgufTensorType* type = nullptr;  // never null in a parsed file
-    uint64_t offset = 0;       // from the start of the data section, as stored
-    uint64_t file_offset = 0;  // from the start of the file
+    uint64_t offset = 0;                   // from the start of the data section, as stored
+    uint64_t file_offset = 0;              // from the start of the file
     uint64_t bytes = 0;
     int64_t rows = 0;
     int64_t cols = 0;

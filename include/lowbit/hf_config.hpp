@@ -25,16 +25,16 @@ struct HfConfig {
     int64_t num_attention_heads = 0;
     int64_t vocab_size = 0;
     // Optional (default).
-    int64_t num_key_value_heads = 0;       // num_attention_heads
-    int64_t head_dim = 0;                  // hidden_size / num_attention_heads
-    int64_t max_position_embeddings = 0;   // 2048
-    double rms_norm_eps = 0;               // 1e-6 (llama), 1e-5 (bitnet)
-    double rope_theta = 0;                 // 10000 (llama), 500000 (bitnet)
-    bool tie_word_embeddings = false;      // false
-    std::string hidden_act;                // "silu" (llama), "relu2" (bitnet)
-    std::string torch_dtype;               // "" when absent
+    int64_t num_key_value_heads = 0;      // num_attention_heads
+    int64_t head_dim = 0;                 // hidden_size / num_attention_heads
+    int64_t max_position_embeddings = 0;  // 2048
+    double rms_norm_eps = 0;              // 1e-6 (llama), 1e-5 (bitnet)
+    double rope_theta = 0;                // 10000 (llama), 500000 (bitnet)
+    bool tie_word_embeddings = false;     // false
+    std::string hidden_act;               // "silu" (llama), "relu2" (bitnet)
+    std::string torch_dtype;              // "" when absent
     std::optional<int64_t> bos_token_id;
-    std::vector<int64_t> eos_token_ids;    // eos_token_id: one id or a list
+    std::vector<int64_t> eos_token_ids;  // eos_token_id: one id or a list
 };
 
 bool hf_model_type_supported(std::string_view model_type);

@@ -35,8 +35,8 @@ private:
     std::string name_;
     const uint8_t* data_ = nullptr;
     std::size_t size_ = 0;
-    void* mapping_ = nullptr;      // munmap'd by the destructor when set
-    std::vector<uint8_t> owned_;   // from_bytes storage
+    void* mapping_ = nullptr;     // munmap'd by the destructor when set
+    std::vector<uint8_t> owned_;  // from_bytes storage
 };
 
 }  // namespace lowbit

@@ -29,9 +29,9 @@ namespace lowbit {
 
 enum class SafeDtype : uint8_t { BOOL, U8, I8, U16, I16, F16, BF16, U32, I32, F32, U64, I64, F64, F8_E4M3, F8_E5M2 };
 
-std::string_view safe_dtype_name(SafeDtype dtype);        // "F16", "BF16", ...
+std::string_view safe_dtype_name(SafeDtype dtype);  // "F16", "BF16", ...
 std::optional<SafeDtype> parse_safe_dtype(std::string_view name);
-uint64_t safe_dtype_bytes(SafeDtype dtype);               // bytes per element
+uint64_t safe_dtype_bytes(SafeDtype dtype);  // bytes per element
 // The registry row lowbit computes with for this dtype (F32, F16, BF16), or nullptr.
 const WeightType* safe_dtype_weight_type(SafeDtype dtype);
 
@@ -44,7 +44,7 @@ struct SafeTensor {
     std::vector<int64_t> shape;  // outermost first, as stored
     uint64_t begin = 0;          // data_offsets, relative to the data section
     uint64_t end = 0;
-    uint64_t file_offset = 0;    // from the start of the file
+    uint64_t file_offset = 0;  // from the start of the file
     uint64_t bytes = 0;
     int64_t rows = 0;
     int64_t cols = 0;

@@ -37,8 +37,7 @@ SafeTensorsIndex parse_safetensors_index(std::string_view json_text, const std::
 SafeTensorsIndex read_safetensors_index(const std::filesystem::path& path);
 // Writes an index (temporary file + rename), shard names validated like the reader does.
 void write_safetensors_index(const std::filesystem::path& path,
-                             const std::map<std::string, std::string, std::less<>>& weight_map,
-                             uint64_t total_size);
+                             const std::map<std::string, std::string, std::less<>>& weight_map, uint64_t total_size);
 
 // Whether `name` may name a shard: a plain file name, nothing that leaves the folder.
 bool is_plain_file_name(std::string_view name);

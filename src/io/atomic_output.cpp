@@ -20,8 +20,7 @@ constexpr std::size_t kBufferBytes = std::size_t{1} << 20;
 std::string temp_name_for(const std::string& path) {
     static std::atomic<uint64_t> counter{0};
     std::random_device rd;
-    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-           std::to_string(rd());
+    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd());
 }
 
 }  // namespace

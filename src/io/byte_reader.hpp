@@ -61,8 +61,8 @@ public:
     template <typename Field>
     void need(uint64_t n, const Field& field) const {
         if (n > remaining()) {
-            fail(source_, ": ", field(), ": truncated: needs ", n, " bytes at offset ", pos_,
-                 " but the file ends at ", bytes_.size());
+            fail(source_, ": ", field(), ": truncated: needs ", n, " bytes at offset ", pos_, " but the file ends at ",
+                 bytes_.size());
         }
     }
 
@@ -73,8 +73,12 @@ private:
 };
 
 // Overflow-checked size arithmetic: false when the result does not fit.
-[[nodiscard]] inline bool add_overflows(uint64_t a, uint64_t b, uint64_t& out) { return __builtin_add_overflow(a, b, &out); }
-[[nodiscard]] inline bool mul_overflows(uint64_t a, uint64_t b, uint64_t& out) { return __builtin_mul_overflow(a, b, &out); }
+[[nodiscard]] inline bool add_overflows(uint64_t a, uint64_t b, uint64_t& out) {
+    return __builtin_add_overflow(a, b, &out);
+}
+[[nodiscard]] inline bool mul_overflows(uint64_t a, uint64_t b, uint64_t& out) {
+    return __builtin_mul_overflow(a, b, &out);
+}
 
 // The next multiple of `alignment` (a power of two) at or after `offset`; false on overflow.
 [[nodiscard]] inline bool align_up(uint64_t offset, uint64_t alignment, uint64_t& out) {

@@ -15,9 +15,9 @@ namespace {
 
 using io::ByteReader;
 
-constexpr uint32_t kMaxDims = 4;                   // ggml's GGML_MAX_DIMS
-constexpr int kMaxArrayDepth = 16;                 // arrays of arrays of ...
-constexpr uint64_t kMaxKeyBytes = 65535;           // the GGUF spec's key limit, also used for names
+constexpr uint32_t kMaxDims = 4;                      // ggml's GGML_MAX_DIMS
+constexpr int kMaxArrayDepth = 16;                    // arrays of arrays of ...
+constexpr uint64_t kMaxKeyBytes = 65535;              // the GGUF spec's key limit, also used for names
 constexpr uint64_t kMaxElements = uint64_t{1} << 56;  // per tensor; keeps every size product in 64 bits
 // Real tokenizers hold under a million values; a cap keeps a small hostile file from making
 // the reader allocate gigabytes of values.
@@ -30,17 +30,22 @@ uint64_t min_value_bytes(MetaType t) {
     switch (t) {
         case MetaType::u8:
         case MetaType::i8:
-        case MetaType::boolean: return 1;
+        case MetaType::boolean:
+            return 1;
         case MetaType::u16:
-        case MetaType::i16: return 2;
+        case MetaType::i16:
+            return 2;
         case MetaType::u32:
         case MetaType::i32:
-        case MetaType::f32: return 4;
+        case MetaType::f32:
+            return 4;
         case MetaType::string:
         case MetaType::u64:
         case MetaType::i64:
-        case MetaType::f64: return 8;
-        case MetaType::array: return 4 + 8;
+        case MetaType::f64:
+            return 8;
+        case MetaType::array:
+            return 4 + 8;
     }
     return 1;
 }
@@ -84,8 +89,9 @@ public:
                 fail(source(), ": version: big-endian GGUF files are not supported");
             }
             if (version == 1) {
-                fail(source(), ": version: GGUF version 1 is not supported (it stores counts in 32 bits; "
-                               "lowbit reads versions 2 and 3)");
+                fail(source(),
+                     ": version: GGUF version 1 is not supported (it stores counts in 32 bits; "
+                     "lowbit reads versions 2 and 3)");
             }
             fail(source(), ": version: GGUF version ", version, " is not supported (lowbit reads versions 2 and 3)");
         }
@@ -146,7 +152,9 @@ public:
             if (by_name.count(t.name) != 0) {
                 fail(source(), ": tensor '", t.name, "': duplicate tensor name");
             }
-            const auto field = [&t](const char* what) { return [&t, what] { return "tensor '" + t.name + "': " + what; }; };
+            const auto field = [&t](const char* what) {
+                return [&t, what] { return "tensor '" + t.name + "': " + what; };
+            };
             const uint32_t n_dims = in_.read<uint32_t>(field("n_dims"));
             if (n_dims > kMaxDims) {
                 fail(source(), ": tensor '", t.name, "': n_dims ", n_dims, " exceeds ", kMaxDims);
@@ -168,8 +176,8 @@ public:
             t.type = find_gguf_tensor_type(t.type_id, arch);
             if (t.type == nullptr) {
                 const std::string_view note = gguf_type_id_note(t.type_id, arch);
-                fail(source(), ": tensor '", t.name, "': unknown type id ", t.type_id,
-                     note.empty() ? "" : " (", note, note.empty() ? "" : ")");
+                fail(source(), ": tensor '", t.name, "': unknown type id ", t.type_id, note.empty() ? "" : " (", note,
+                     note.empty() ? "" : ")");
             }
             t.offset = in_.read<uint64_t>(field("offset"));
             t.cols = n_dims == 0 ? 1 : t.ne[0];
@@ -204,16 +212,26 @@ private:
             fail(source(), ": ", where.str(), ": more than 2^24 metadata values in the file");
         }
         switch (type) {
-            case MetaType::u8: return in_.read<uint8_t>(field);
-            case MetaType::i8: return in_.read<int8_t>(field);
-            case MetaType::u16: return in_.read<uint16_t>(field);
-            case MetaType::i16: return in_.read<int16_t>(field);
-            case MetaType::u32: return in_.read<uint32_t>(field);
-            case MetaType::i32: return in_.read<int32_t>(field);
-            case MetaType::f32: return in_.read<float>(field);
-            case MetaType::u64: return in_.read<uint64_t>(field);
-            case MetaType::i64: return in_.read<int64_t>(field);
-            case MetaType::f64: return in_.read<double>(field);
+            case MetaType::u8:
+                return in_.read<uint8_t>(field);
+            case MetaType::i8:
+                return in_.read<int8_t>(field);
+            case MetaType::u16:
+                return in_.read<uint16_t>(field);
+            case MetaType::i16:
+                return in_.read<int16_t>(field);
+            case MetaType::u32:
+                return in_.read<uint32_t>(field);
+            case MetaType::i32:
+                return in_.read<int32_t>(field);
+            case MetaType::f32:
+                return in_.read<float>(field);
+            case MetaType::u64:
+                return in_.read<uint64_t>(field);
+            case MetaType::i64:
+                return in_.read<int64_t>(field);
+            case MetaType::f64:
+                return in_.read<double>(field);
             case MetaType::boolean: {
                 const uint8_t b = in_.read<uint8_t>(field);
                 if (b > 1) {
@@ -228,7 +246,8 @@ private:
                 }
                 return std::string(s);
             }
-            case MetaType::array: return array(where, depth);
+            case MetaType::array:
+                return array(where, depth);
         }
         fail(source(), ": ", where.str(), ": unknown value type ", static_cast<uint32_t>(type));
     }
@@ -249,7 +268,8 @@ private:
                  " values cannot fit in the ", in_.remaining(), " bytes left in the file");
         }
         if (count > kMaxMetadataValues - values_) {
-            fail(source(), ": ", where.str(), ": array of ", count, " values: more than 2^24 metadata values in the file");
+            fail(source(), ": ", where.str(), ": array of ", count,
+                 " values: more than 2^24 metadata values in the file");
         }
         a.items.reserve(count);
         for (uint64_t i = 0; i < count; ++i) {
@@ -325,7 +345,8 @@ GgufFile GgufFile::parse(std::shared_ptr<const MappedFile> file) {
                  g.alignment_);
         }
         uint64_t end = 0;
-        if (io::add_overflows(g.data_offset_, t.offset, t.file_offset) || io::add_overflows(t.file_offset, t.bytes, end)) {
+        if (io::add_overflows(g.data_offset_, t.offset, t.file_offset) ||
+            io::add_overflows(t.file_offset, t.bytes, end)) {
             fail(src, ": tensor '", t.name, "': offset ", t.offset, " + ", t.bytes, " bytes overflows");
         }
         if (end > file_size) {

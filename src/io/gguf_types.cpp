@@ -20,15 +20,35 @@ struct GgmlOnly {
 
 // ggml types lowbit lists and sizes but has no kernels for.
 constexpr GgmlOnly kGgmlOnly[] = {
-    {6, "Q5_0", 32, 22},       {7, "Q5_1", 32, 24},      {9, "Q8_1", 32, 36},       {10, "Q2_K", 256, 84},
-    {11, "Q3_K", 256, 110},    {12, "Q4_K", 256, 144},   {13, "Q5_K", 256, 176},    {15, "Q8_K", 256, 292},
-    {16, "IQ2_XXS", 256, 66},  {17, "IQ2_XS", 256, 74},  {18, "IQ3_XXS", 256, 98},  {19, "IQ1_S", 256, 50},
-    {20, "IQ4_NL", 32, 18},    {21, "IQ3_S", 256, 110},  {22, "IQ2_S", 256, 82},    {23, "IQ4_XS", 256, 136},
-    {24, "I8", 1, 1},          {25, "I16", 1, 2},        {26, "I32", 1, 4},         {27, "I64", 1, 8},
-    {28, "F64", 1, 8},         {29, "IQ1_M", 256, 56},
+    {6, "Q5_0", 32, 22},
+    {7, "Q5_1", 32, 24},
+    {9, "Q8_1", 32, 36},
+    {10, "Q2_K", 256, 84},
+    {11, "Q3_K", 256, 110},
+    {12, "Q4_K", 256, 144},
+    {13, "Q5_K", 256, 176},
+    {15, "Q8_K", 256, 292},
+    {16, "IQ2_XXS", 256, 66},
+    {17, "IQ2_XS", 256, 74},
+    {18, "IQ3_XXS", 256, 98},
+    {19, "IQ1_S", 256, 50},
+    {20, "IQ4_NL", 32, 18},
+    {21, "IQ3_S", 256, 110},
+    {22, "IQ2_S", 256, 82},
+    {23, "IQ4_XS", 256, 136},
+    {24, "I8", 1, 1},
+    {25, "I16", 1, 2},
+    {26, "I32", 1, 4},
+    {27, "I64", 1, 8},
+    {28, "F64", 1, 8},
+    {29, "IQ1_M", 256, 56},
     // Interleaved Q4_0 of 2024 llama.cpp files; ggml has since removed them.
-    {31, "Q4_0_4_4", 32, 18},  {32, "Q4_0_4_8", 32, 18}, {33, "Q4_0_8_8", 32, 18},
-    {39, "MXFP4", 32, 17},     {40, "NVFP4", 64, 36},    {41, "Q1_0", 128, 18},
+    {31, "Q4_0_4_4", 32, 18},
+    {32, "Q4_0_4_8", 32, 18},
+    {33, "Q4_0_8_8", 32, 18},
+    {39, "MXFP4", 32, 17},
+    {40, "NVFP4", 64, 36},
+    {41, "Q1_0", 128, 18},
 };
 
 constexpr uint32_t kMxfp4 = 39;
@@ -87,8 +107,10 @@ const GgufTensorType* find_gguf_tensor_type(uint32_t id, std::string_view archit
 std::string_view gguf_type_id_note(uint32_t id, std::string_view architecture) {
     switch (id) {
         case 4:
-        case 5: return "ggml's Q4_2/Q4_3, removed from ggml in 2023";
-        case 37: return "bitnet.cpp's I8_S (ggml's removed IQ4_NL_4_4), which lowbit cannot size";
+        case 5:
+            return "ggml's Q4_2/Q4_3, removed from ggml in 2023";
+        case 37:
+            return "bitnet.cpp's I8_S (ggml's removed IQ4_NL_4_4), which lowbit cannot size";
         case 38:
             return "bitnet.cpp's TL1 (ggml's removed IQ4_NL_4_8), whose layout depends on bitnet.cpp's "
                    "build-time kernel generation; lowbit's own TL1 is type 1026";
@@ -98,7 +120,8 @@ std::string_view gguf_type_id_note(uint32_t id, std::string_view architecture) {
                        "build-time kernel generation; lowbit's own TL2 is type 1027";
             }
             return {};
-        default: return {};
+        default:
+            return {};
     }
 }
 

@@ -27,8 +27,11 @@ nlohmann::json parse_json_strict(std::string_view text, const std::string& sourc
                 }
                 break;
             }
-            case json::parse_event_t::object_end: open_objects.pop_back(); break;
-            default: break;
+            case json::parse_event_t::object_end:
+                open_objects.pop_back();
+                break;
+            default:
+                break;
         }
         return true;
     };

@@ -9,19 +9,32 @@ namespace lowbit {
 
 std::string_view meta_type_name(MetaType type) {
     switch (type) {
-        case MetaType::u8: return "uint8";
-        case MetaType::i8: return "int8";
-        case MetaType::u16: return "uint16";
-        case MetaType::i16: return "int16";
-        case MetaType::u32: return "uint32";
-        case MetaType::i32: return "int32";
-        case MetaType::f32: return "float32";
-        case MetaType::boolean: return "bool";
-        case MetaType::string: return "string";
-        case MetaType::array: return "array";
-        case MetaType::u64: return "uint64";
-        case MetaType::i64: return "int64";
-        case MetaType::f64: return "float64";
+        case MetaType::u8:
+            return "uint8";
+        case MetaType::i8:
+            return "int8";
+        case MetaType::u16:
+            return "uint16";
+        case MetaType::i16:
+            return "int16";
+        case MetaType::u32:
+            return "uint32";
+        case MetaType::i32:
+            return "int32";
+        case MetaType::f32:
+            return "float32";
+        case MetaType::boolean:
+            return "bool";
+        case MetaType::string:
+            return "string";
+        case MetaType::array:
+            return "array";
+        case MetaType::u64:
+            return "uint64";
+        case MetaType::i64:
+            return "int64";
+        case MetaType::f64:
+            return "float64";
     }
     return "unknown";
 }
@@ -43,8 +56,10 @@ bool MetaValue::is_integer() const {
         case MetaType::u32:
         case MetaType::i32:
         case MetaType::u64:
-        case MetaType::i64: return true;
-        default: return false;
+        case MetaType::i64:
+            return true;
+        default:
+            return false;
     }
 }
 

@@ -17,8 +17,12 @@ namespace fs = std::filesystem;
 // A single *.safetensors file in `dir`, or an error listing what was found.
 fs::path single_safetensors_in(const fs::path& dir) {
     std::vector<fs::path> found;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        if (e.path().extension() == ".safetensors") found.push_back(e.path());
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().extension() == ".safetensors") found.push_back(it->path());
+    }
+    if (ec) {
+        fail(dir.string(), ": cannot list the folder: ", ec.message());
     }
     if (found.size() == 1) {
         return found.front();
@@ -68,7 +72,8 @@ SafeTensorsIndex parse_safetensors_index(std::string_view json_text, const std::
             fail(source, ": weight_map: empty tensor name");
         }
         if (!shard.is_string()) {
-            fail(source, ": weight_map: tensor '", tensor, "': expected a shard file name, found ", io::json_kind(shard));
+            fail(source, ": weight_map: tensor '", tensor, "': expected a shard file name, found ",
+                 io::json_kind(shard));
         }
         const auto& name = shard.get_ref<const std::string&>();
         if (!is_plain_file_name(name)) {

@@ -21,10 +21,10 @@ struct DtypeRow {
 };
 
 constexpr DtypeRow kDtypes[] = {
-    {SafeDtype::BOOL, "BOOL", 1}, {SafeDtype::U8, "U8", 1},   {SafeDtype::I8, "I8", 1},
-    {SafeDtype::U16, "U16", 2},   {SafeDtype::I16, "I16", 2}, {SafeDtype::F16, "F16", 2},
-    {SafeDtype::BF16, "BF16", 2}, {SafeDtype::U32, "U32", 4}, {SafeDtype::I32, "I32", 4},
-    {SafeDtype::F32, "F32", 4},   {SafeDtype::U64, "U64", 8}, {SafeDtype::I64, "I64", 8},
+    {SafeDtype::BOOL, "BOOL", 1}, {SafeDtype::U8, "U8", 1},           {SafeDtype::I8, "I8", 1},
+    {SafeDtype::U16, "U16", 2},   {SafeDtype::I16, "I16", 2},         {SafeDtype::F16, "F16", 2},
+    {SafeDtype::BF16, "BF16", 2}, {SafeDtype::U32, "U32", 4},         {SafeDtype::I32, "I32", 4},
+    {SafeDtype::F32, "F32", 4},   {SafeDtype::U64, "U64", 8},         {SafeDtype::I64, "I64", 8},
     {SafeDtype::F64, "F64", 8},   {SafeDtype::F8_E4M3, "F8_E4M3", 1}, {SafeDtype::F8_E5M2, "F8_E5M2", 1},
 };
 
@@ -115,9 +115,8 @@ public:
         // elements <= 2^56 and dtype bytes <= 8: the product fits.
         t.bytes = static_cast<uint64_t>(t.rows) * static_cast<uint64_t>(t.cols) * safe_dtype_bytes(t.dtype);
         if (t.end - t.begin != t.bytes) {
-            fail(source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end), " hold ",
-                 t.end - t.begin, " bytes but ", safe_dtype_name(t.dtype), " ", shape_text(t.shape), " needs ",
-                 t.bytes);
+            fail(source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end), " hold ", t.end - t.begin,
+                 " bytes but ", safe_dtype_name(t.dtype), " ", shape_text(t.shape), " needs ", t.bytes);
         }
         t.file_offset = data_offset_ + t.begin;
         return t;
@@ -125,18 +124,19 @@ public:
 
     // Sorted by offset, the tensors must cover [0, data_bytes) exactly.
     void check_tiling(std::vector<SafeTensor>& tensors) const {
-        std::stable_sort(tensors.begin(), tensors.end(),
-                         [](const SafeTensor& a, const SafeTensor& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+        std::stable_sort(tensors.begin(), tensors.end(), [](const SafeTensor& a, const SafeTensor& b) {
+            return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+        });
         uint64_t expected = 0;
         const SafeTensor* previous = nullptr;
         for (const SafeTensor& t : tensors) {
             if (t.begin < expected) {
-                fail(source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end),
-                     " overlap tensor '", previous->name, "' ", range_text(previous->begin, previous->end));
+                fail(source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end), " overlap tensor '",
+                     previous->name, "' ", range_text(previous->begin, previous->end));
             }
             if (t.begin > expected) {
-                fail(source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end),
-                     " leave bytes ", range_text(expected, t.begin), " of the data section unused");
+                fail(source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end), " leave bytes ",
+                     range_text(expected, t.begin), " of the data section unused");
             }
             expected = t.end;
             previous = &t;
@@ -186,10 +186,14 @@ uint64_t safe_dtype_bytes(SafeDtype dtype) {
 
 const WeightType* safe_dtype_weight_type(SafeDtype dtype) {
     switch (dtype) {
-        case SafeDtype::F32: return find_weight_type(TypeId::F32);
-        case SafeDtype::F16: return find_weight_type(TypeId::F16);
-        case SafeDtype::BF16: return find_weight_type(TypeId::BF16);
-        default: return nullptr;
+        case SafeDtype::F32:
+            return find_weight_type(TypeId::F32);
+        case SafeDtype::F16:
+            return find_weight_type(TypeId::F16);
+        case SafeDtype::BF16:
+            return find_weight_type(TypeId::BF16);
+        default:
+            return nullptr;
     }
 }
 

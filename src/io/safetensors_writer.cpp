@@ -49,7 +49,8 @@ struct SafeTensorsWriter::State {
             header["__metadata__"] = metadata;
         }
         for (const Declared& t : tensors) {
-            header[t.name] = {{"dtype", safe_dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
+            header[t.name] = {
+                {"dtype", safe_dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
         }
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');

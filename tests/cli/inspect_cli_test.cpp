@@ -114,11 +114,12 @@ TEST(InspectCli, ShardedSafeTensorsFolder) {
     const CliRun r = lowbit(dir, "inspect --tensors " + quoted((dir / "model").string()));
     ASSERT_EQ(r.status, 0) << r.err;
     for (const char* part : {"SafeTensors, 2 shards", "LlamaForCausalLM", "head_count_kv",
-                             "BPE, 8 tokens, 1 merges, 1 added tokens, bos 1, eos [2,3]",
-                             "6 tensors", "BF16", "model-00002-of-00002.safetensors", "lm_head.weight"}) {
+                             "BPE, 8 tokens, 1 merges, 1 added tokens, bos 1, eos [2,3]", "6 tensors", "BF16",
+                             "model-00002-of-00002.safetensors", "lm_head.weight"}) {
         EXPECT_TRUE(contains(r.out, part)) << "missing " << part << " in\n" << r.out;
     }
-    const CliRun j = lowbit(dir, "inspect --json --tensors " + quoted((dir / "model" / "model.safetensors.index.json").string()));
+    const CliRun j =
+        lowbit(dir, "inspect --json --tensors " + quoted((dir / "model" / "model.safetensors.index.json").string()));
     ASSERT_EQ(j.status, 0) << j.err;
     const auto doc = nlohmann::json::parse(j.out);
     EXPECT_EQ(doc["format"], "safetensors");
@@ -144,6 +145,15 @@ TEST(InspectCli, SingleSafeTensorsFileAndLlamaGguf) {
     EXPECT_TRUE(contains(g.out, "TL2")) << g.out;
 }
 
+TEST(InspectCli, PathsNeedNotBeUtf8) {
+    TempDir dir;
+    const std::string path = (dir / "model-\xFF.gguf").string();
+    write_sample_bitnet_gguf(path);
+    const CliRun r = lowbit(dir, "inspect --json " + quoted(path));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["path"], (dir / "model-\xEF\xBF\xBD.gguf").string());  // U+FFFD
+}
+
 TEST(InspectCli, MetaPrintsOneValue) {
     TempDir dir;
     const std::string path = (dir / "bitnet.gguf").string();
@@ -151,7 +161,8 @@ TEST(InspectCli, MetaPrintsOneValue) {
     EXPECT_EQ(lowbit(dir, "inspect --meta general.name " + quoted(path)).out, "bitnet-sample\n");
     EXPECT_EQ(lowbit(dir, "inspect --meta tokenizer.ggml.bos_token_id " + quoted(path)).out, "4\n");
     EXPECT_EQ(lowbit(dir, "inspect --meta tokenizer.ggml.merges " + quoted(path)).out, "[\"a b\",\"\xC4\xA0 t\"]\n");
-    const auto j = nlohmann::json::parse(lowbit(dir, "inspect --json --meta bitnet-b1.58.rope.freq_base " + quoted(path)).out);
+    const auto j =
+        nlohmann::json::parse(lowbit(dir, "inspect --json --meta bitnet-b1.58.rope.freq_base " + quoted(path)).out);
     EXPECT_EQ(j["type"], "float32");
     EXPECT_EQ(j["value"], 500000.0);
     const CliRun missing = lowbit(dir, "inspect --meta no.such.key " + quoted(path));

@@ -12,14 +12,34 @@ namespace lowbit::test {
 
 // GGUF metadata value type ids, from the spec.
 enum GgufValueType : uint32_t {
-    kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-    kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+    kU8 = 0,
+    kI8 = 1,
+    kU16 = 2,
+    kI16 = 3,
+    kU32 = 4,
+    kI32 = 5,
+    kF32 = 6,
+    kBool = 7,
+    kString = 8,
+    kArray = 9,
+    kU64 = 10,
+    kI64 = 11,
+    kF64 = 12,
 };
 
 // ggml tensor type ids used by the tests (bitnet.cpp's I2_S is 36).
 enum GgmlTypeId : uint32_t {
-    kF32Type = 0, kF16Type = 1, kQ4_0Type = 2, kQ4_1Type = 3, kQ8_0Type = 8, kQ4_KType = 12, kQ6_KType = 14,
-    kBF16Type = 30, kTQ1_0Type = 34, kTQ2_0Type = 35, kI2_SType = 36,
+    kF32Type = 0,
+    kF16Type = 1,
+    kQ4_0Type = 2,
+    kQ4_1Type = 3,
+    kQ8_0Type = 8,
+    kQ4_KType = 12,
+    kQ6_KType = 14,
+    kBF16Type = 30,
+    kTQ1_0Type = 34,
+    kTQ2_0Type = 35,
+    kI2_SType = 36,
 };
 
 class GgufBytes {

@@ -89,7 +89,8 @@ TEST(GgufHostile, StringLengthsThatOverflowOrExceedTheFile) {
 TEST(GgufHostile, ArrayCountsThatOverflowOrExceedTheFile) {
     GgufBytes b;
     b.header(3, 0, 1).key("arr", kArray).u32(kU64).u64(uint64_t{1} << 61).fill(64, 0);
-    EXPECT_ERROR(parse(b), "t.gguf: metadata 'arr': array of 2305843009213693952 uint64 values cannot fit in the 64 bytes");
+    EXPECT_ERROR(parse(b),
+                 "t.gguf: metadata 'arr': array of 2305843009213693952 uint64 values cannot fit in the 64 bytes");
     GgufBytes strings;
     strings.header(3, 0, 1).key("arr", kArray).u32(kString).u64(9).fill(64, 0);
     EXPECT_ERROR(parse(strings), "metadata 'arr': array of 9 string values cannot fit");
@@ -144,7 +145,11 @@ TEST(GgufHostile, DuplicateAndEmptyNames) {
     key.header(3, 0, 2).kv_u32("general.alignment", 32).kv_u32("general.alignment", 64);
     EXPECT_ERROR(parse(key), "t.gguf: metadata 'general.alignment': duplicate key");
     GgufBytes tensor;
-    tensor.header(3, 2, 0).tensor_info("w", {8}, kF32Type, 0).tensor_info("w", {8}, kF32Type, 32).pad_to(32).fill(64, 0);
+    tensor.header(3, 2, 0)
+        .tensor_info("w", {8}, kF32Type, 0)
+        .tensor_info("w", {8}, kF32Type, 32)
+        .pad_to(32)
+        .fill(64, 0);
     EXPECT_ERROR(parse(tensor), "t.gguf: tensor 'w': duplicate tensor name");
     GgufBytes empty_key;
     empty_key.header(3, 0, 1).kv_u32("", 1);
@@ -158,7 +163,8 @@ TEST(GgufHostile, BadAlignment) {
     for (uint32_t a : {0u, 48u, 3u}) {
         GgufBytes b;
         b.header(3, 0, 1).kv_u32("general.alignment", a);
-        const std::string expected = "t.gguf: metadata 'general.alignment': " + std::to_string(a) + " is not a power of two";
+        const std::string expected =
+            "t.gguf: metadata 'general.alignment': " + std::to_string(a) + " is not a power of two";
         EXPECT_ERROR(parse(b), expected);
     }
     GgufBytes wrong_type;
@@ -192,7 +198,8 @@ TEST(GgufHostile, ShapesWhoseSizeOverflows) {
 TEST(GgufHostile, TypeByteSizeArithmeticIsChecked) {
     const GgufTensorType* f64 = find_gguf_tensor_type(28);
     ASSERT_NE(f64, nullptr);
-    EXPECT_ERROR(f64->tensor_bytes(int64_t{1} << 40, int64_t{1} << 40), "F64: size of 1099511627776 x 1099511627776 overflows");
+    EXPECT_ERROR(f64->tensor_bytes(int64_t{1} << 40, int64_t{1} << 40),
+                 "F64: size of 1099511627776 x 1099511627776 overflows");
 }
 
 TEST(GgufHostile, UnknownTensorTypeIds) {

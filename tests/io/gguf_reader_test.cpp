@@ -1,4 +1,6 @@
 // The GGUF reader against files assembled byte by byte from the public layout (gguf_bytes.hpp).
+#include "lowbit/gguf_reader.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -6,7 +8,6 @@
 #include "gguf_bytes.hpp"
 #include "io_test_util.hpp"
 #include "lowbit/gemv.hpp"
-#include "lowbit/gguf_reader.hpp"
 
 namespace lowbit::test {
 namespace {
@@ -76,7 +77,8 @@ TEST(GgufReader, TypedGettersNameTheKeyAndBothTypes) {
     GgufBytes b;
     b.header(3, 0, 3).kv_str("general.name", "x").key("neg", kI32).i32(-1).kv_f32("eps", 1e-5f);
     const GgufFile g = parse(b);
-    EXPECT_ERROR(g.metadata().get_uint("general.name"), "t.gguf: metadata 'general.name': expected an unsigned integer, found string");
+    EXPECT_ERROR(g.metadata().get_uint("general.name"),
+                 "t.gguf: metadata 'general.name': expected an unsigned integer, found string");
     EXPECT_ERROR(g.metadata().get_uint("neg"), "metadata 'neg': expected an unsigned integer, found int32 (negative)");
     EXPECT_ERROR(g.metadata().get_string("eps"), "metadata 'eps': expected a string, found float32");
     EXPECT_ERROR(g.metadata().get_float("neg"), "metadata 'neg': expected a float, found int32");
@@ -177,7 +179,8 @@ TEST(GgufReader, BitnetLayoutWithI2STQ2Q6KAndAListedQ4K) {
     const GgufTensor& up = g.tensor("blk.0.ffn_up.weight");
     EXPECT_EQ(up.type->name, "Q4_K");
     EXPECT_FALSE(up.type->computable());
-    EXPECT_ERROR(g.weight(up), "t.gguf: tensor 'blk.0.ffn_up.weight': type Q4_K (id 12) is listed but lowbit cannot compute with it");
+    EXPECT_ERROR(g.weight(up),
+                 "t.gguf: tensor 'blk.0.ffn_up.weight': type Q4_K (id 12) is listed but lowbit cannot compute with it");
     EXPECT_EQ(g.weight("blk.0.ffn_down.weight").type->name, "Q6_K");
     EXPECT_ERROR(g.tensor("nope"), "t.gguf: tensor 'nope' not found");
 }
@@ -222,11 +225,24 @@ TEST(GgufReader, NonDefaultAlignment) {
 TEST(GgufReader, LlamaCppTypesAreSizedLikeGgml) {
     // (type id, expected bytes for a 2 x 256 tensor): ggml's block geometry.
     const std::vector<std::pair<uint32_t, uint64_t>> types = {
-        {kF32Type, 2 * 256 * 4}, {kF16Type, 2 * 256 * 2}, {kBF16Type, 2 * 256 * 2}, {kQ4_0Type, 2 * 8 * 18},
-        {kQ4_1Type, 2 * 8 * 20}, {kQ8_0Type, 2 * 8 * 34}, {kQ6_KType, 2 * 210},     {kTQ1_0Type, 2 * 54},
-        {kTQ2_0Type, 2 * 66},    {kQ4_KType, 2 * 144},    {10, 2 * 84},             {11, 2 * 110},
-        {13, 2 * 176},           {6, 2 * 8 * 22},         {7, 2 * 8 * 24},          {24, 2 * 256},
-        {28, 2 * 256 * 8},       {23, 2 * 136},
+        {kF32Type, 2 * 256 * 4},
+        {kF16Type, 2 * 256 * 2},
+        {kBF16Type, 2 * 256 * 2},
+        {kQ4_0Type, 2 * 8 * 18},
+        {kQ4_1Type, 2 * 8 * 20},
+        {kQ8_0Type, 2 * 8 * 34},
+        {kQ6_KType, 2 * 210},
+        {kTQ1_0Type, 2 * 54},
+        {kTQ2_0Type, 2 * 66},
+        {kQ4_KType, 2 * 144},
+        {10, 2 * 84},
+        {11, 2 * 110},
+        {13, 2 * 176},
+        {6, 2 * 8 * 22},
+        {7, 2 * 8 * 24},
+        {24, 2 * 256},
+        {28, 2 * 256 * 8},
+        {23, 2 * 136},
     };
     GgufBytes b;
     b.header(3, types.size(), 1).kv_str("general.architecture", "llama");

@@ -1,11 +1,12 @@
 // The GGUF writer: byte-exact against a file assembled from the public layout, round trips
 // through the reader, streaming order and size rules, and no partial output ever left behind.
+#include "lowbit/gguf_writer.hpp"
+
 #include <gtest/gtest.h>
 
 #include "gguf_bytes.hpp"
 #include "io_test_util.hpp"
 #include "lowbit/gguf_reader.hpp"
-#include "lowbit/gguf_writer.hpp"
 #include "support/test_util.hpp"
 
 namespace lowbit::test {
@@ -116,7 +117,8 @@ TEST(GgufWriter, RoundTripKeepsMetadataAndBytes) {
     }
     // The round trip is exact for computing too.
     const TensorWeight w = g.weight("blk.0.attn_q.weight");
-    EXPECT_EQ(dequantize(*w.type, bytes_of("blk.0.attn_q.weight"), 2, 256), dequantize(weight_type(TypeId::I2_S), i2s, 2, 256));
+    EXPECT_EQ(dequantize(*w.type, bytes_of("blk.0.attn_q.weight"), 2, 256),
+              dequantize(weight_type(TypeId::I2_S), i2s, 2, 256));
 }
 
 TEST(GgufWriter, StreamingOrderAndSizesAreEnforced) {
@@ -156,11 +158,14 @@ TEST(GgufWriter, RefusesWhatTheReaderWouldRefuse) {
         m.metadata().set(key, std::move(v));
         m.finish();
     };
-    EXPECT_ERROR(finish_with("general.alignment", uint32_t{48}), "m.gguf: metadata 'general.alignment': 48 is not a power of two");
-    EXPECT_ERROR(finish_with("general.alignment", uint64_t{32}), "m.gguf: metadata 'general.alignment': must be uint32, is uint64");
+    EXPECT_ERROR(finish_with("general.alignment", uint32_t{48}),
+                 "m.gguf: metadata 'general.alignment': 48 is not a power of two");
+    EXPECT_ERROR(finish_with("general.alignment", uint64_t{32}),
+                 "m.gguf: metadata 'general.alignment': must be uint32, is uint64");
     EXPECT_ERROR(finish_with("s", "\xC3"), "m.gguf: metadata 's': string is not valid UTF-8 (byte 0)");
     EXPECT_ERROR(finish_with("", uint8_t{1}), "m.gguf: empty metadata key");
-    EXPECT_ERROR(finish_with("mixed", MetaArray{MetaType::u8, {uint8_t{1}, int8_t{2}}}), "m.gguf: metadata 'mixed': array of uint8 holds a int8");
+    EXPECT_ERROR(finish_with("mixed", MetaArray{MetaType::u8, {uint8_t{1}, int8_t{2}}}),
+                 "m.gguf: metadata 'mixed': array of uint8 holds a int8");
     MetaValue deep = MetaValue::array_of<uint8_t>({1});
     for (int i = 0; i < 16; ++i) deep = MetaArray{MetaType::array, {deep}};
     EXPECT_ERROR(finish_with("deep", deep), "m.gguf: metadata 'deep': arrays nested deeper than 16");

@@ -1,8 +1,9 @@
 // Hugging Face config.json for llama and BitNet models.
+#include "lowbit/hf_config.hpp"
+
 #include <gtest/gtest.h>
 
 #include "io_test_util.hpp"
-#include "lowbit/hf_config.hpp"
 
 namespace lowbit::test {
 namespace {
@@ -78,33 +79,46 @@ TEST(HfConfig, ReadsAFileAndPeeksTheModelType) {
 }
 
 TEST(HfConfigHostile, MissingAndMistypedKeys) {
-    const std::string base = R"("model_type":"llama","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4)";
+    const std::string base =
+        R"("model_type":"llama","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4)";
     EXPECT_ERROR(parse("{" + base + "}"), "config.json: 'vocab_size' is missing");
-    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":"100"})"), "config.json: 'vocab_size': expected an integer, found string");
-    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100.5})"), "config.json: 'vocab_size': expected an integer, found number");
-    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":0})"), "config.json: 'vocab_size': 0 is not between 1 and 2147483647");
+    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":"100"})"),
+                 "config.json: 'vocab_size': expected an integer, found string");
+    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100.5})"),
+                 "config.json: 'vocab_size': expected an integer, found number");
+    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":0})"),
+                 "config.json: 'vocab_size': 0 is not between 1 and 2147483647");
     EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":-3})"), "config.json: 'vocab_size': -3 is not between 1 and");
     EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":99999999999})"), "'vocab_size': 99999999999 is not between 1 and");
     EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"num_key_value_heads":3})"),
                  "config.json: 'num_key_value_heads': 3 does not divide num_attention_heads 4");
-    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"rms_norm_eps":-1})"), "config.json: 'rms_norm_eps': -1 is not a positive number");
+    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"rms_norm_eps":-1})"),
+                 "config.json: 'rms_norm_eps': -1 is not a positive number");
     EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"tie_word_embeddings":"yes"})"),
                  "config.json: 'tie_word_embeddings': expected true or false, found string");
-    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"eos_token_id":[1,-2]})"), "config.json: 'eos_token_id': expected token ids");
-    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"bos_token_id":[1,2]})"), "config.json: 'bos_token_id': expected one token id, found 2");
-    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"architectures":"Llama"})"), "config.json: 'architectures': expected a list of strings");
-    EXPECT_ERROR(parse(R"({"model_type":"llama","hidden_size":66,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10})"),
-                 "config.json: 'num_attention_heads': 4 does not divide hidden_size 66");
+    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"eos_token_id":[1,-2]})"),
+                 "config.json: 'eos_token_id': expected token ids");
+    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"bos_token_id":[1,2]})"),
+                 "config.json: 'bos_token_id': expected one token id, found 2");
+    EXPECT_ERROR(parse("{" + base + R"(,"vocab_size":100,"architectures":"Llama"})"),
+                 "config.json: 'architectures': expected a list of strings");
+    EXPECT_ERROR(
+        parse(
+            R"({"model_type":"llama","hidden_size":66,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10})"),
+        "config.json: 'num_attention_heads': 4 does not divide hidden_size 66");
 }
 
 TEST(HfConfigHostile, UnsupportedOrBrokenFiles) {
     EXPECT_ERROR(parse(R"({"hidden_size":1})"), "config.json: 'model_type' is missing");
-    EXPECT_ERROR(parse(R"({"model_type":"gpt2"})"), "config.json: 'model_type': 'gpt2' is not a family lowbit runs (llama, bitnet)");
+    EXPECT_ERROR(parse(R"({"model_type":"gpt2"})"),
+                 "config.json: 'model_type': 'gpt2' is not a family lowbit runs (llama, bitnet)");
     EXPECT_ERROR(parse("[1]"), "config.json: config: expected a JSON object, found array");
     EXPECT_ERROR(parse("{\"model_type\":"), "config.json: config: invalid JSON at byte");
-    EXPECT_ERROR(parse(R"({"model_type":"llama","model_type":"bitnet"})"), "config.json: config: duplicate key 'model_type'");
+    EXPECT_ERROR(parse(R"({"model_type":"llama","model_type":"bitnet"})"),
+                 "config.json: config: duplicate key 'model_type'");
     EXPECT_ERROR(parse("{\"model_type\":\"ll\xFF\"}"), "config.json: config: invalid JSON");
-    EXPECT_ERROR(parse(R"({"model_type":"llama","rope_theta":5e400})"), "config.json: config: invalid JSON: number overflow");
+    EXPECT_ERROR(parse(R"({"model_type":"llama","rope_theta":5e400})"),
+                 "config.json: config: invalid JSON: number overflow");
 }
 
 }  // namespace

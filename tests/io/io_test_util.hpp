@@ -30,13 +30,13 @@ std::string error_of(F&& f) {
 }
 
 // Every part must appear in the message of the Error `f` throws.
-#define EXPECT_ERROR(statement, ...)                                                        \
-    do {                                                                                    \
-        const std::string lowbit_msg_ = ::lowbit::test::error_of([&] { statement; });       \
+#define EXPECT_ERROR(statement, ...)                                                                 \
+    do {                                                                                             \
+        const std::string lowbit_msg_ = ::lowbit::test::error_of([&] { statement; });                \
         for (std::string_view lowbit_part_ : std::initializer_list<std::string_view>{__VA_ARGS__}) { \
-            EXPECT_NE(lowbit_msg_.find(lowbit_part_), std::string::npos)                    \
-                << "message: " << lowbit_msg_ << "\nmissing: " << lowbit_part_;             \
-        }                                                                                   \
+            EXPECT_NE(lowbit_msg_.find(lowbit_part_), std::string::npos)                             \
+                << "message: " << lowbit_msg_ << "\nmissing: " << lowbit_part_;                      \
+        }                                                                                            \
     } while (0)
 
 // A fresh folder under the system temp dir, removed with everything in it at scope exit.

@@ -22,10 +22,13 @@ SafeTensorsFile parse_entry(std::string_view entry, std::size_t data = 8) {
 }
 
 TEST(SafeTensorsHostile, TruncatedFiles) {
-    EXPECT_ERROR(parse_bytes({1, 2, 3}), "t.safetensors: header length: truncated: needs 8 bytes at offset 0 but the file ends at 3");
+    EXPECT_ERROR(parse_bytes({1, 2, 3}),
+                 "t.safetensors: header length: truncated: needs 8 bytes at offset 0 but the file ends at 3");
     const auto full = safetensors_bytes(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", pattern(4, 0));
     for (std::size_t n = 0; n < full.size(); ++n) {
-        const std::string msg = error_of([&] { parse_bytes({full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)}); });
+        const std::string msg = error_of([&] {
+            parse_bytes({full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)});
+        });
         EXPECT_EQ(msg.rfind("t.safetensors: ", 0), 0u) << "cut at " << n << ": " << msg;
     }
     EXPECT_ERROR(parse_bytes({full.begin(), full.end() - 1}),
@@ -34,7 +37,8 @@ TEST(SafeTensorsHostile, TruncatedFiles) {
 
 TEST(SafeTensorsHostile, HeaderLengthBeyondTheFileOrTheLimit) {
     std::vector<uint8_t> b = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '{', '}'};
-    EXPECT_ERROR(parse_bytes(b), "t.safetensors: header length: 18446744073709551615 bytes exceeds the limit of 100000000");
+    EXPECT_ERROR(parse_bytes(b),
+                 "t.safetensors: header length: 18446744073709551615 bytes exceeds the limit of 100000000");
     b[0] = 100;
     for (int i = 1; i < 8; ++i) b[i] = 0;
     EXPECT_ERROR(parse_bytes(b), "t.safetensors: header length: 100 bytes exceeds the 2 bytes left in the file");
@@ -55,15 +59,18 @@ TEST(SafeTensorsHostile, BadJsonHeaders) {
 }
 
 TEST(SafeTensorsHostile, DuplicateTensorNames) {
-    EXPECT_ERROR(parse(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"w":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})",
-                       pattern(8, 0)),
-                 "t.safetensors: header: duplicate key 'w'");
+    EXPECT_ERROR(
+        parse(
+            R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"w":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})",
+            pattern(8, 0)),
+        "t.safetensors: header: duplicate key 'w'");
     EXPECT_ERROR(parse_entry(R"({"dtype":"U8","dtype":"U8","shape":[8],"data_offsets":[0,8]})"),
                  "t.safetensors: header: duplicate key 'dtype'");
 }
 
 TEST(SafeTensorsHostile, BadMetadata) {
-    EXPECT_ERROR(parse(R"({"__metadata__":[1]})"), "t.safetensors: header: '__metadata__': expected an object of strings, found array");
+    EXPECT_ERROR(parse(R"({"__metadata__":[1]})"),
+                 "t.safetensors: header: '__metadata__': expected an object of strings, found array");
     EXPECT_ERROR(parse(R"({"__metadata__":{"a":"x","n":5}})"),
                  "t.safetensors: header: '__metadata__' key 'n': expected a string, found non-negative integer");
 }
@@ -73,17 +80,23 @@ TEST(SafeTensorsHostile, MalformedTensorEntries) {
     EXPECT_ERROR(parse_entry(R"({"shape":[8],"data_offsets":[0,8]})"), "t.safetensors: tensor 'w': missing 'dtype'");
     EXPECT_ERROR(parse_entry(R"({"dtype":"U8","data_offsets":[0,8]})"), "t.safetensors: tensor 'w': missing 'shape'");
     EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[8]})"), "t.safetensors: tensor 'w': missing 'data_offsets'");
-    EXPECT_ERROR(parse_entry(R"({"dtype":8,"shape":[8],"data_offsets":[0,8]})"), "t.safetensors: tensor 'w': 'dtype' must be a string");
-    EXPECT_ERROR(parse_entry(R"({"dtype":"Q4_0","shape":[8],"data_offsets":[0,8]})"), "t.safetensors: tensor 'w': unknown dtype 'Q4_0'");
-    EXPECT_ERROR(parse(R"({"":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})", pattern(8, 0)), "t.safetensors: header: empty tensor name");
+    EXPECT_ERROR(parse_entry(R"({"dtype":8,"shape":[8],"data_offsets":[0,8]})"),
+                 "t.safetensors: tensor 'w': 'dtype' must be a string");
+    EXPECT_ERROR(parse_entry(R"({"dtype":"Q4_0","shape":[8],"data_offsets":[0,8]})"),
+                 "t.safetensors: tensor 'w': unknown dtype 'Q4_0'");
+    EXPECT_ERROR(parse(R"({"":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})", pattern(8, 0)),
+                 "t.safetensors: header: empty tensor name");
 }
 
 TEST(SafeTensorsHostile, BadShapes) {
-    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":8,"data_offsets":[0,8]})"), "t.safetensors: tensor 'w': 'shape' must be an array");
+    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":8,"data_offsets":[0,8]})"),
+                 "t.safetensors: tensor 'w': 'shape' must be an array");
     EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[-8],"data_offsets":[0,8]})"),
                  "t.safetensors: tensor 'w': 'shape' holds a negative integer");
-    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[2.5],"data_offsets":[0,8]})"), "t.safetensors: tensor 'w': 'shape' holds a number");
-    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[1e30],"data_offsets":[0,8]})"), "t.safetensors: tensor 'w': 'shape' holds a number");
+    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[2.5],"data_offsets":[0,8]})"),
+                 "t.safetensors: tensor 'w': 'shape' holds a number");
+    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[1e30],"data_offsets":[0,8]})"),
+                 "t.safetensors: tensor 'w': 'shape' holds a number");
     EXPECT_ERROR(parse_entry(R"({"dtype":"F64","shape":[4294967296,4294967296,4],"data_offsets":[0,8]})"),
                  "t.safetensors: tensor 'w': shape has more than 2^56 elements");
     EXPECT_ERROR(parse_entry(R"({"dtype":"F64","shape":[0,4294967296,4294967296],"data_offsets":[0,0]})"),
@@ -91,9 +104,12 @@ TEST(SafeTensorsHostile, BadShapes) {
 }
 
 TEST(SafeTensorsHostile, BadOffsets) {
-    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[8],"data_offsets":[0]})"), "t.safetensors: tensor 'w': 'data_offsets' must be [begin, end]");
-    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[8],"data_offsets":[0,-8]})"), "'data_offsets' must be [begin, end]");
-    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[0],"data_offsets":[8,0]})"), "t.safetensors: tensor 'w': data_offsets [8, 0) are reversed");
+    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[8],"data_offsets":[0]})"),
+                 "t.safetensors: tensor 'w': 'data_offsets' must be [begin, end]");
+    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[8],"data_offsets":[0,-8]})"),
+                 "'data_offsets' must be [begin, end]");
+    EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[0],"data_offsets":[8,0]})"),
+                 "t.safetensors: tensor 'w': data_offsets [8, 0) are reversed");
     EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[16],"data_offsets":[0,16]})"),
                  "t.safetensors: tensor 'w': data_offsets [0, 16) extend past the end of the data section (8 bytes)");
     EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[8],"data_offsets":[0,18446744073709551615]})"),
@@ -103,12 +119,16 @@ TEST(SafeTensorsHostile, BadOffsets) {
 }
 
 TEST(SafeTensorsHostile, OverlapsGapsAndTrailingBytes) {
-    EXPECT_ERROR(parse(R"({"a":{"dtype":"U8","shape":[6],"data_offsets":[0,6]},"b":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})",
-                       pattern(8, 0)),
-                 "t.safetensors: tensor 'b': data_offsets [4, 8) overlap tensor 'a' [0, 6)");
-    EXPECT_ERROR(parse(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}})",
-                       pattern(8, 0)),
-                 "t.safetensors: tensor 'b': data_offsets [6, 8) leave bytes [4, 6) of the data section unused");
+    EXPECT_ERROR(
+        parse(
+            R"({"a":{"dtype":"U8","shape":[6],"data_offsets":[0,6]},"b":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})",
+            pattern(8, 0)),
+        "t.safetensors: tensor 'b': data_offsets [4, 8) overlap tensor 'a' [0, 6)");
+    EXPECT_ERROR(
+        parse(
+            R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}})",
+            pattern(8, 0)),
+        "t.safetensors: tensor 'b': data_offsets [6, 8) leave bytes [4, 6) of the data section unused");
     EXPECT_ERROR(parse(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})", pattern(8, 0)),
                  "leave bytes [0, 4) of the data section unused");
     EXPECT_ERROR(parse_entry(R"({"dtype":"U8","shape":[4],"data_offsets":[0,4]})"),

@@ -1,8 +1,9 @@
 // Sharded SafeTensors models (model.safetensors.index.json) and model folders.
+#include "lowbit/safetensors_index.hpp"
+
 #include <gtest/gtest.h>
 
 #include "io_test_util.hpp"
-#include "lowbit/safetensors_index.hpp"
 #include "lowbit/safetensors_writer.hpp"
 #include "safetensors_bytes.hpp"
 
@@ -41,7 +42,8 @@ TEST(SafeTensorsIndex, ParsesWeightMapShardsAndMetadata) {
     const SafeTensorsIndex index = parse_safetensors_index(kIndex, "i.json");
     EXPECT_EQ(index.weight_map.size(), 4u);
     EXPECT_EQ(index.weight_map.at("lm_head"), "model-00002-of-00002.safetensors");
-    EXPECT_EQ(index.shards, (std::vector<std::string>{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}));
+    EXPECT_EQ(index.shards,
+              (std::vector<std::string>{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}));
     EXPECT_EQ(index.metadata.at("total_size"), "16");
     EXPECT_EQ(index.metadata.at("format"), "pt");
 }
@@ -61,7 +63,8 @@ TEST(SafeTensorsIndex, OpensAShardedFolder) {
         EXPECT_EQ(e.file->source(), (dir / "model-00002-of-00002.safetensors").string());
         const auto d = e.file->tensor_data(*e.tensor);
         const auto shard_data = pattern(8, 2);  // the shard's first tensor: bytes 0..4
-        EXPECT_EQ(std::vector<uint8_t>(d.begin(), d.end()), std::vector<uint8_t>(shard_data.begin(), shard_data.begin() + 4));
+        EXPECT_EQ(std::vector<uint8_t>(d.begin(), d.end()),
+                  std::vector<uint8_t>(shard_data.begin(), shard_data.begin() + 4));
         EXPECT_ERROR(m.tensor("nope"), "model.safetensors.index.json: tensor 'nope' not found");
     }
 }
@@ -70,7 +73,8 @@ TEST(SafeTensorsIndex, WrittenIndexReadsBack) {
     TempDir dir;
     write_shard(dir / "a.safetensors", {"x"});
     write_shard(dir / "b.safetensors", {"y", "z"});
-    write_safetensors_index(dir / "model.safetensors.index.json", {{"x", "a.safetensors"}, {"y", "b.safetensors"}, {"z", "b.safetensors"}}, 12);
+    write_safetensors_index(dir / "model.safetensors.index.json",
+                            {{"x", "a.safetensors"}, {"y", "b.safetensors"}, {"z", "b.safetensors"}}, 12);
     const SafeTensorsModel m = SafeTensorsModel::open(dir.path());
     EXPECT_EQ(m.tensors().size(), 3u);
     EXPECT_EQ(m.index()->metadata.at("total_size"), "12");
@@ -93,11 +97,12 @@ TEST(SafeTensorsIndex, SingleFileFolders) {
 }
 
 TEST(SafeTensorsIndexHostile, ShardNamesOutsideTheFolder) {
-    for (const char* name : {"../model.safetensors", "/etc/passwd", "sub/model.safetensors", "..", ".", "",
-                             "a\\\\b.safetensors"}) {
+    for (const char* name :
+         {"../model.safetensors", "/etc/passwd", "sub/model.safetensors", "..", ".", "", "a\\\\b.safetensors"}) {
         const std::string text = std::string(R"({"weight_map":{"w":")") + name + "\"}}";
         const std::string expected = std::string("i.json: weight_map: tensor 'w': shard '");
-        EXPECT_ERROR(parse_safetensors_index(text, "i.json"), expected, "is not a plain file name inside the index's folder");
+        EXPECT_ERROR(parse_safetensors_index(text, "i.json"), expected,
+                     "is not a plain file name inside the index's folder");
     }
 }
 
@@ -105,14 +110,17 @@ TEST(SafeTensorsIndexHostile, MalformedIndexes) {
     EXPECT_ERROR(parse_safetensors_index("{", "i.json"), "i.json: index: invalid JSON at byte");
     EXPECT_ERROR(parse_safetensors_index("[]", "i.json"), "i.json: index: expected a JSON object, found array");
     EXPECT_ERROR(parse_safetensors_index("{}", "i.json"), "i.json: weight_map: missing");
-    EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":[]})", "i.json"), "i.json: weight_map: expected an object, found array");
+    EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":[]})", "i.json"),
+                 "i.json: weight_map: expected an object, found array");
     EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":{}})", "i.json"), "i.json: weight_map: lists no tensors");
     EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":{"w":3}})", "i.json"),
                  "i.json: weight_map: tensor 'w': expected a shard file name, found non-negative integer");
-    EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":{"":"a"}})", "i.json"), "i.json: weight_map: empty tensor name");
+    EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":{"":"a"}})", "i.json"),
+                 "i.json: weight_map: empty tensor name");
     EXPECT_ERROR(parse_safetensors_index(R"({"metadata":5,"weight_map":{"w":"a"}})", "i.json"),
                  "i.json: metadata: expected an object, found non-negative integer");
-    EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":{"w":"a","w":"b"}})", "i.json"), "i.json: index: duplicate key 'w'");
+    EXPECT_ERROR(parse_safetensors_index(R"({"weight_map":{"w":"a","w":"b"}})", "i.json"),
+                 "i.json: index: duplicate key 'w'");
 }
 
 TEST(SafeTensorsIndexHostile, IndexAndShardsDisagree) {
@@ -121,7 +129,8 @@ TEST(SafeTensorsIndexHostile, IndexAndShardsDisagree) {
         write_sharded(dir, R"({"weight_map":{"model.embed":"model-00001-of-00002.safetensors",
             "model.layers.0.w":"model-00001-of-00002.safetensors","ghost":"model-00001-of-00002.safetensors"}})");
         EXPECT_ERROR(SafeTensorsModel::open(dir.path()),
-                     "model.safetensors.index.json: weight_map: tensor 'ghost' is not in shard 'model-00001-of-00002.safetensors'");
+                     "model.safetensors.index.json: weight_map: tensor 'ghost' is not in shard "
+                     "'model-00001-of-00002.safetensors'");
     }
     {
         TempDir dir;
@@ -134,7 +143,8 @@ TEST(SafeTensorsIndexHostile, IndexAndShardsDisagree) {
         write_sharded(dir, R"({"weight_map":{"model.embed":"model-00002-of-00002.safetensors",
             "model.layers.0.w":"model-00001-of-00002.safetensors"}})");
         EXPECT_ERROR(SafeTensorsModel::open(dir.path()),
-                     "model-00001-of-00002.safetensors: tensor 'model.embed' is listed for shard 'model-00002-of-00002.safetensors'");
+                     "model-00001-of-00002.safetensors: tensor 'model.embed' is listed for shard "
+                     "'model-00002-of-00002.safetensors'");
     }
     {
         TempDir dir;

@@ -1,9 +1,10 @@
 // SafeTensors reader and writer against files assembled from the public layout, plus round trips.
+#include "lowbit/safetensors.hpp"
+
 #include <gtest/gtest.h>
 
 #include "io_test_util.hpp"
 #include "lowbit/gemv.hpp"
-#include "lowbit/safetensors.hpp"
 #include "lowbit/safetensors_writer.hpp"
 #include "safetensors_bytes.hpp"
 
@@ -16,10 +17,9 @@ SafeTensorsFile parse(std::string_view header, const std::vector<uint8_t>& data)
 
 TEST(SafeTensors, HandAssembledFile) {
     // "b" is listed first but stored second; f16 1.0 = 0x3C00, -2.0 = 0xC000.
-    const std::string header =
-        R"({"b":{"dtype":"F16","shape":[2,3],"data_offsets":[16,28]},)"
-        R"("__metadata__":{"format":"pt","note":"caf\u00e9"},)"
-        R"("a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}   )";
+    const std::string header = R"({"b":{"dtype":"F16","shape":[2,3],"data_offsets":[16,28]},)"
+                               R"("__metadata__":{"format":"pt","note":"caf\u00e9"},)"
+                               R"("a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}   )";
     std::vector<uint8_t> data = pattern(16, 1);
     for (uint16_t h : {0x3C00, 0xC000, 0x0000, 0x3C00, 0x3C00, 0xC000}) {
         data.push_back(static_cast<uint8_t>(h));
@@ -51,7 +51,7 @@ TEST(SafeTensors, HandAssembledFile) {
 
 TEST(SafeTensors, EveryDtypeIsSized) {
     const std::vector<std::pair<std::string, uint64_t>> dtypes = {
-        {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"U16", 2}, {"I16", 2}, {"F16", 2},     {"BF16", 2},     {"U32", 4},
+        {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"U16", 2}, {"I16", 2}, {"F16", 2},     {"BF16", 2},    {"U32", 4},
         {"I32", 4},  {"F32", 4}, {"U64", 8}, {"I64", 8}, {"F64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1},
     };
     std::string header = "{";
@@ -71,7 +71,8 @@ TEST(SafeTensors, EveryDtypeIsSized) {
     }
     EXPECT_EQ(f.weight(f.tensor("t_BF16")).type->name, "BF16");
     EXPECT_EQ(f.weight(f.tensor("t_F32")).type->name, "F32");
-    EXPECT_ERROR(f.weight(f.tensor("t_I8")), "t.safetensors: tensor 't_I8': dtype I8 is listed but lowbit cannot compute with it");
+    EXPECT_ERROR(f.weight(f.tensor("t_I8")),
+                 "t.safetensors: tensor 't_I8': dtype I8 is listed but lowbit cannot compute with it");
 }
 
 TEST(SafeTensors, ScalarsEmptyTensorsAndEmptyFiles) {
@@ -99,9 +100,8 @@ TEST(SafeTensors, WriterBytesMatchTheLayout) {
         w.finish();
     }
     // Declaration order, compact JSON, spaces up to a multiple of 8.
-    std::string header =
-        R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-        R"("b":{"dtype":"U8","shape":[1,3],"data_offsets":[8,11]}})";
+    std::string header = R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                         R"("b":{"dtype":"U8","shape":[1,3],"data_offsets":[8,11]}})";
     header.append((8 - header.size() % 8) % 8, ' ');
     std::vector<uint8_t> data = a;
     for (uint8_t v : b) data.push_back(v);

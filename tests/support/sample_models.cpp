@@ -61,7 +61,7 @@ void write_sample_bitnet_gguf(const std::filesystem::path& path) {
     m.set("tokenizer.ggml.model", "gpt2");
     m.set("tokenizer.ggml.pre", "llama-bpe");
     m.set("tokenizer.ggml.tokens", MetaValue::strings({"a", "b", "ab", "\xC4\xA0the", "<|begin_of_text|>",
-                                                        "<|end_of_text|>", "<|eot_id|>", "\xF0\x9F\x99\x82"}));
+                                                       "<|end_of_text|>", "<|eot_id|>", "\xF0\x9F\x99\x82"}));
     m.set("tokenizer.ggml.token_type", MetaValue::array_of<int32_t>({1, 1, 1, 1, 3, 3, 3, 1}));
     m.set("tokenizer.ggml.merges", MetaValue::strings({"a b", "\xC4\xA0 t"}));
     m.set("tokenizer.ggml.bos_token_id", uint32_t{4});
@@ -76,12 +76,9 @@ void write_sample_bitnet_gguf(const std::filesystem::path& path) {
         std::vector<int64_t> ne;
     };
     const std::vector<T> tensors = {
-        {"token_embd.weight", TypeId::F16, {128, 8}},
-        {"blk.0.attn_norm.weight", TypeId::F32, {128}},
-        {"blk.0.attn_q.weight", TypeId::I2_S, {128, 4}},
-        {"blk.0.attn_sub_norm.weight", TypeId::F32, {128}},
-        {"blk.0.ffn_gate.weight", TypeId::TQ2_0, {256, 2}},
-        {"blk.0.ffn_down.weight", TypeId::Q6_K, {256, 2}},
+        {"token_embd.weight", TypeId::F16, {128, 8}},       {"blk.0.attn_norm.weight", TypeId::F32, {128}},
+        {"blk.0.attn_q.weight", TypeId::I2_S, {128, 4}},    {"blk.0.attn_sub_norm.weight", TypeId::F32, {128}},
+        {"blk.0.ffn_gate.weight", TypeId::TQ2_0, {256, 2}}, {"blk.0.ffn_down.weight", TypeId::Q6_K, {256, 2}},
         {"output_norm.weight", TypeId::F32, {128}},
     };
     for (const T& t : tensors) w.add_tensor(t.name, t.type, t.ne);
@@ -104,8 +101,9 @@ void write_sample_llama_gguf(const std::filesystem::path& path, uint32_t alignme
     m.set("llama.embedding_length", uint64_t{64});
     m.set("llama.attention.head_count", uint32_t{2});
     m.set("llama.rope.freq_base", 10000.0f);
-    m.set("sample.nested", MetaArray{MetaType::array, {MetaValue::array_of<int16_t>({-1, 2}), MetaValue::strings({"x"}),
-                                                       MetaArray{MetaType::array, {MetaValue::array_of<double>({0.5})}}}});
+    m.set("sample.nested", MetaArray{MetaType::array,
+                                     {MetaValue::array_of<int16_t>({-1, 2}), MetaValue::strings({"x"}),
+                                      MetaArray{MetaType::array, {MetaValue::array_of<double>({0.5})}}}});
     m.set("sample.flags", MetaValue::array_of<uint8_t>({0, 1}));
     m.set("sample.i64", int64_t{-42});
     m.set("sample.f64", 2.5);
@@ -115,9 +113,12 @@ void write_sample_llama_gguf(const std::filesystem::path& path, uint32_t alignme
         int64_t rows, cols;
     };
     const std::vector<T> tensors = {
-        {"token_embd.weight", TypeId::Q4_0, 4, 64},     {"blk.0.attn_q.weight", TypeId::Q8_0, 2, 64},
-        {"blk.0.attn_k.weight", TypeId::Q4_1, 2, 64},   {"blk.0.attn_norm.weight", TypeId::BF16, 1, 64},
-        {"blk.0.ffn_up.weight", TypeId::TQ1_0, 1, 256}, {"blk.0.ffn_gate.weight", TypeId::TL2, 2, 64},
+        {"token_embd.weight", TypeId::Q4_0, 4, 64},
+        {"blk.0.attn_q.weight", TypeId::Q8_0, 2, 64},
+        {"blk.0.attn_k.weight", TypeId::Q4_1, 2, 64},
+        {"blk.0.attn_norm.weight", TypeId::BF16, 1, 64},
+        {"blk.0.ffn_up.weight", TypeId::TQ1_0, 1, 256},
+        {"blk.0.ffn_gate.weight", TypeId::TL2, 2, 64},
         {"blk.0.ffn_down.weight", int_group_type_id(4, true, 32), 2, 64},
     };
     for (const T& t : tensors) w.add_tensor(t.name, t.type, {t.cols, t.rows});
@@ -191,7 +192,8 @@ void write_sample_sharded_model(const std::filesystem::path& dir) {
         w.finish();
     };
     shard("model-00001-of-00002.safetensors",
-          {{"model.embed_tokens.weight", {8, 16}}, {"model.layers.0.input_layernorm.weight", {16}},
+          {{"model.embed_tokens.weight", {8, 16}},
+           {"model.layers.0.input_layernorm.weight", {16}},
            {"model.layers.0.self_attn.q_proj.weight", {16, 16}}},
           40);
     shard("model-00002-of-00002.safetensors",

@@ -1,10 +1,10 @@
 // `lowbit inspect`, the printing half: the report as a table, or as JSON (schema in
 // docs/FILES.md; keys are only ever added, never renamed, within one schema version).
+#include "inspect_print.hpp"
+
 #include <fmt/core.h>
 
 #include <string>
-
-#include "inspect_print.hpp"
 
 namespace lowbit::cli {
 namespace {
@@ -33,7 +33,9 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }
 
 // A JSON scalar as plain text (strings unquoted).
-std::string plain(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string plain(const json& v) {
+    return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string tokenizer_line(const json& t) {
     std::string s = t.contains("model") ? plain(t["model"]) : "no tokenizer file";
@@ -41,8 +43,12 @@ std::string tokenizer_line(const json& t) {
     if (t.contains("vocab_size")) s += ", " + plain(t["vocab_size"]) + " tokens";
     if (t.contains("merges")) s += ", " + plain(t["merges"]) + " merges";
     if (t.contains("added_tokens")) s += ", " + plain(t["added_tokens"]) + " added tokens";
-    for (const auto& [key, label] : {std::pair{"bos_token_id", "bos"}, {"eos_token_id", "eos"}, {"eot_token_id", "eot"},
-                                     {"eom_token_id", "eom"}, {"unknown_token_id", "unk"}, {"padding_token_id", "pad"},
+    for (const auto& [key, label] : {std::pair{"bos_token_id", "bos"},
+                                     {"eos_token_id", "eos"},
+                                     {"eot_token_id", "eot"},
+                                     {"eom_token_id", "eom"},
+                                     {"unknown_token_id", "unk"},
+                                     {"padding_token_id", "pad"},
                                      {"separator_token_id", "sep"}}) {
         if (t.contains(key)) s += fmt::format(", {} {}", label, plain(t[key]));
     }
@@ -103,8 +109,9 @@ void print_report(const ModelReport& r, bool with_tensors) {
                    r.gguf["metadata_keys"].get<uint64_t>(), r.gguf["data_offset"].get<uint64_t>());
     } else {
         const bool sharded = r.safetensors["sharded"].get<bool>();
-        fmt::print("{:<16}SafeTensors, {}\n", "format",
-                   sharded ? fmt::format("{} shards", r.safetensors["shards"].get<uint64_t>()) : std::string("one file"));
+        fmt::print(
+            "{:<16}SafeTensors, {}\n", "format",
+            sharded ? fmt::format("{} shards", r.safetensors["shards"].get<uint64_t>()) : std::string("one file"));
     }
     for (const std::string& f : r.files) fmt::print("{:<16}{}\n", "file", f);
     fmt::print("{:<16}{}{}\n", "architecture", r.architecture.empty() ? "(none)" : r.architecture,
@@ -117,7 +124,8 @@ void print_report(const ModelReport& r, bool with_tensors) {
     fmt::print("{:<16}{} tensors, {} elements, {} ({} bytes), {:.3f} bits/weight\n", "totals", r.tensors.size(),
                r.total_elements, human_bytes(r.total_bytes), r.total_bytes,
                bits_per_weight(r.total_bytes, r.total_elements));
-    fmt::print("\n{:<10} {:>8} {:>14} {:>14} {:>8}  {}\n", "type", "tensors", "elements", "bytes", "bits/w", "computable");
+    fmt::print("\n{:<10} {:>8} {:>14} {:>14} {:>8}  {}\n", "type", "tensors", "elements", "bytes", "bits/w",
+               "computable");
     for (const TypeTotal& t : r.types) {
         fmt::print("{:<10} {:>8} {:>14} {:>14} {:>8.3f}  {}\n", t.type, t.tensors, t.elements, t.bytes,
                    bits_per_weight(t.bytes, t.elements), t.computable ? "yes" : "no");
@@ -125,7 +133,8 @@ void print_report(const ModelReport& r, bool with_tensors) {
     if (!with_tensors) return;
     std::size_t name_width = 4;
     for (const TensorRow& t : r.tensors) name_width = std::max(name_width, t.name.size());
-    const bool shards = std::any_of(r.tensors.begin(), r.tensors.end(), [](const TensorRow& t) { return !t.file.empty(); });
+    const bool shards =
+        std::any_of(r.tensors.begin(), r.tensors.end(), [](const TensorRow& t) { return !t.file.empty(); });
     fmt::print("\n{:<{}}  {:<8} {:<20} {:>12} {:>12} {:>12}{}\n", "name", name_width, "type", "shape", "elements",
                "bytes", "offset", shards ? "  file" : "");
     for (const TensorRow& t : r.tensors) {

@@ -25,11 +25,12 @@ Kind detect(const fs::path& path) {
     }
     const auto file = MappedFile::open(path);
     const auto bytes = file->bytes();
-    if (path.extension() == ".gguf" || (bytes.size() >= 4 && std::string_view(reinterpret_cast<const char*>(bytes.data()), 4) == "GGUF")) {
+    if (path.extension() == ".gguf" ||
+        (bytes.size() >= 4 && std::string_view(reinterpret_cast<const char*>(bytes.data()), 4) == "GGUF")) {
         return Kind::gguf;
     }
-    fail(path.string(), ": unknown model format (expected a GGUF file, a .safetensors file, a ",
-         kSafeTensorsIndexName, " or a model folder)");
+    fail(path.string(), ": unknown model format (expected a GGUF file, a .safetensors file, a ", kSafeTensorsIndexName,
+         " or a model folder)");
 }
 
 // A float32 as the shortest decimal that reads back to it (1e-05, not 9.99999974737875e-06).
@@ -50,9 +51,11 @@ json to_json(const MetaValue& v) {
                 return a;
             } else if constexpr (std::is_same_v<T, float>) {
                 return shortest(x);
-            } else if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, uint16_t> || std::is_same_v<T, uint32_t>) {
+            } else if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, uint16_t> ||
+                                 std::is_same_v<T, uint32_t>) {
                 return static_cast<uint64_t>(x);
-            } else if constexpr (std::is_same_v<T, int8_t> || std::is_same_v<T, int16_t> || std::is_same_v<T, int32_t>) {
+            } else if constexpr (std::is_same_v<T, int8_t> || std::is_same_v<T, int16_t> ||
+                                 std::is_same_v<T, int32_t>) {
                 return static_cast<int64_t>(x);
             } else {
                 return x;
@@ -125,7 +128,9 @@ ModelReport inspect_gguf(const fs::path& path) {
     r.path = path.string();
     r.format = "gguf";
     r.files = {g.source()};
-    r.gguf = {{"version", g.version()}, {"alignment", g.alignment()}, {"data_offset", g.data_offset()},
+    r.gguf = {{"version", g.version()},
+              {"alignment", g.alignment()},
+              {"data_offset", g.data_offset()},
               {"metadata_keys", m.size()}};
     r.architecture = std::string(g.architecture());
     if (const MetaValue* v = m.find("general.name"); v != nullptr && v->as_string() != nullptr) {
@@ -157,7 +162,8 @@ void add_tokenizer_json(const fs::path& file, json& t, std::vector<std::string>&
     const auto model = j.find("model");
     if (model != j.end() && model->is_object()) {
         if (const auto type = model->find("type"); type != model->end() && type->is_string()) t["model"] = *type;
-        if (const auto vocab = model->find("vocab"); vocab != model->end() && (vocab->is_object() || vocab->is_array())) {
+        if (const auto vocab = model->find("vocab");
+            vocab != model->end() && (vocab->is_object() || vocab->is_array())) {
             t["vocab_size"] = vocab->size();
         }
         if (const auto merges = model->find("merges"); merges != model->end() && merges->is_array()) {

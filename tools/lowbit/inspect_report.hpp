@@ -19,9 +19,9 @@ struct TensorRow {
     std::vector<int64_t> shape;       // as stored (GGUF: ne[0] first; SafeTensors: outermost first)
     uint64_t elements = 0;
     uint64_t bytes = 0;
-    uint64_t offset = 0;              // from the start of its file
-    std::string file;                 // the shard holding it (sharded SafeTensors), else empty
-    bool computable = false;          // lowbit has kernels for its type
+    uint64_t offset = 0;      // from the start of its file
+    std::string file;         // the shard holding it (sharded SafeTensors), else empty
+    bool computable = false;  // lowbit has kernels for its type
 };
 
 struct TypeTotal {
@@ -34,9 +34,9 @@ struct TypeTotal {
 
 struct ModelReport {
     std::string path;
-    std::string format;               // "gguf" or "safetensors"
-    std::vector<std::string> files;   // every file read
-    nlohmann::ordered_json gguf;      // {version, alignment, data_offset, metadata_keys} or null
+    std::string format;                  // "gguf" or "safetensors"
+    std::vector<std::string> files;      // every file read
+    nlohmann::ordered_json gguf;         // {version, alignment, data_offset, metadata_keys} or null
     nlohmann::ordered_json safetensors;  // {sharded, index, metadata} or null
     std::string architecture;
     std::string name;
