@@ -1,6 +1,6 @@
 # Entry points. Each target installs missing Debian packages and builds first, so that on a
 # fresh clone of a fresh machine `make test` alone is enough.
-.PHONY: all deps build build-asan build-neon test test-release test-asan test-neon demo bench clean
+.PHONY: all deps build build-asan build-neon test test-release test-asan test-neon test-fuzz fuzz demo bench clean
 
 LOWBIT := build/release/bin/lowbit
 
@@ -22,9 +22,10 @@ build-neon: deps
 	@cmake --preset neon >/dev/null
 	@cmake --build --preset neon
 
-# The whole suite: Release with g++, ASan+UBSan with clang++ (both -Werror), and the NEON
-# kernels under qemu-aarch64.
-test: test-release test-asan test-neon
+# The whole suite: Release with g++, ASan+UBSan with clang++ (both -Werror), the NEON kernels
+# under qemu-aarch64, then each libFuzzer target (model-file parsers) for 60 s, failing on any
+# finding.
+test: test-release test-asan test-neon test-fuzz
 
 test-release: build
 	@ctest --preset release
@@ -34,6 +35,13 @@ test-asan: build-asan
 
 test-neon: build-neon
 	@ctest --preset neon
+
+test-fuzz: deps
+	@scripts/run-fuzz.sh 60
+
+# A longer fuzzing session: 10 minutes per target (the corpus in build/fuzz/corpus/ grows).
+fuzz: deps
+	@scripts/run-fuzz.sh 600
 
 demo: build
 	@$(LOWBIT) formats

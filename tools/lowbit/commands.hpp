@@ -6,6 +6,7 @@
 namespace lowbit::cli {
 
 void add_formats_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
 void add_roundtrip_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 

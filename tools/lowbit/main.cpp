@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "lowbit " + std::string(lowbit::version()));
     app.require_subcommand(1);
     lowbit::cli::add_formats_command(app);
+    lowbit::cli::add_inspect_command(app);
     lowbit::cli::add_roundtrip_command(app);
     lowbit::cli::add_bench_command(app);
     try {

@@ -1,0 +1,83 @@
+// Reading GGUF files (versions 2 and 3, little-endian), memory-mapped.
+//
+// Opening a file parses and validates all of it except the tensor bytes themselves: header,
+// every metadata value (nested arrays included), tensor infos, `general.alignment`, and the
+// placement of every tensor (aligned, inside the file, not overlapping). Anything wrong is an
+// Error whose message names the file and the field or tensor. Tensor data stays in the
+// mapping; nothing is copied.
+//
+// Shapes: `ne` is as stored, ne[0] the row length. As a matrix a tensor has cols = ne[0] and
+// rows = the product of the other dimensions (1 for a vector).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lowbit/gguf_types.hpp"
+#include "lowbit/mapped_file.hpp"
+#include "lowbit/metadata.hpp"
+#include "lowbit/tensor_weight.hpp"
+
+namespace lowbit {
+
+inline constexpr uint32_t kGgufDefaultAlignment = 32;
+// Files using lowbit's own types (ids >= 1024) carry `lowbit.format_version`; this build
+// reads versions up to this one.
+inline constexpr uint32_t kLowbitFormatVersion = 1;
+inline constexpr std::string_view kLowbitFormatVersionKey = "lowbit.format_version";
+
+struct GgufTensor {
+    std::string name;
+    std::vector<int64_t> ne;  // dimensions as stored: ne[0] is the row length
+    uint32_t type_id = 0;
+    const GgufTensorType* type = nullptr;  // never null in a parsed file
+    uint64_t offset = 0;                   // from the start of the data section, as stored
+    uint64_t file_offset = 0;              // from the start of the file
+    uint64_t bytes = 0;
+    int64_t rows = 0;
+    int64_t cols = 0;
+
+    int64_t elements() const { return rows * cols; }
+};
+
+class GgufFile {
+public:
+    static GgufFile open(const std::filesystem::path& path);
+    static GgufFile parse(std::shared_ptr<const MappedFile> file);
+
+    const std::string& source() const { return file_->name(); }
+    uint32_t version() const { return version_; }
+    uint32_t alignment() const { return alignment_; }
+    uint64_t data_offset() const { return data_offset_; }  // start of the data section
+    uint64_t file_size() const { return file_->size(); }
+    const Metadata& metadata() const { return metadata_; }
+    // `general.architecture`, or empty when the file has none.
+    std::string_view architecture() const;
+
+    const std::vector<GgufTensor>& tensors() const { return tensors_; }  // in file order
+    const GgufTensor* find_tensor(std::string_view name) const;
+    const GgufTensor& tensor(std::string_view name) const;  // throws naming file and tensor
+    std::span<const uint8_t> tensor_data(const GgufTensor& t) const;
+    // Throws when lowbit has no kernels for the tensor's type ("listed, refused when used").
+    TensorWeight weight(const GgufTensor& t) const;
+    TensorWeight weight(std::string_view name) const { return weight(tensor(name)); }
+
+private:
+    explicit GgufFile(std::shared_ptr<const MappedFile> file);
+
+    std::shared_ptr<const MappedFile> file_;
+    uint32_t version_ = 0;
+    uint32_t alignment_ = kGgufDefaultAlignment;
+    uint64_t data_offset_ = 0;
+    Metadata metadata_;
+    std::vector<GgufTensor> tensors_;
+    std::map<std::string, std::size_t, std::less<>> by_name_;
+};
+
+}  // namespace lowbit

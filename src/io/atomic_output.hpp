@@ -1,0 +1,44 @@
+// An output file that appears under its final name only when complete: bytes go to a new
+// temporary file in the same directory (so the final rename stays on one file system), and
+// finish() flushes, fsyncs and renames it into place. Destroying it unfinished (an error, an
+// exception, an early return) removes the temporary file, so no partial output is ever left
+// under the final name or beside it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lowbit::io {
+
+class AtomicOutput {
+public:
+    explicit AtomicOutput(const std::filesystem::path& path);
+    AtomicOutput(const AtomicOutput&) = delete;
+    AtomicOutput& operator=(const AtomicOutput&) = delete;
+    ~AtomicOutput();
+
+    void write(std::span<const uint8_t> bytes);
+    void write_zeros(uint64_t count);
+    uint64_t position() const { return position_; }
+    const std::string& name() const { return path_; }  // the final path, for messages
+
+    // Flush, fsync, rename over `path`. Throws Error naming the file on any failure (and then
+    // the temporary file is removed by the destructor).
+    void finish();
+
+private:
+    void flush();
+
+    std::string path_;
+    std::string temp_path_;
+    int fd_ = -1;
+    std::vector<uint8_t> buffer_;
+    std::size_t buffered_ = 0;
+    uint64_t position_ = 0;
+    bool finished_ = false;
+};
+
+}  // namespace lowbit::io
