@@ -84,6 +84,9 @@ using GemvI8Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_en
 // every token t of x and r in [row_begin, row_end); same arithmetic as GemvI8Fn per token.
 using GemmI8Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x,
                           float* y, int64_t y_stride);
+// y[r - row_begin] = dot(row r, x) with f32 activations (an output head whose input is not
+// quantized): each row dequantized, then a float dot product.
+using GemvF32Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y);
 // Quantizes from f16 or bf16 input (raw 16-bit words); same result as converting to f32 first.
 using QuantizeHalfFn = void (*)(const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst);
 // Bytes of a whole tensor (codes, scales, tails); throws Error if the shape is not allowed.
@@ -100,6 +103,7 @@ struct Kernels {
     GemmI8Fn gemm_i8 = nullptr;
     QuantizeHalfFn quantize_f16 = nullptr;
     QuantizeHalfFn quantize_bf16 = nullptr;
+    GemvF32Fn gemv_f32 = nullptr;
 };
 
 struct WeightType {

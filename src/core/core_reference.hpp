@@ -8,5 +8,9 @@ namespace lowbit {
 float quantize_activation_row_reference(const float* x, int64_t n, int8_t* q, int32_t* sum);
 void abs_partial_sums_reference(const float* w, int64_t n, double* partial16);
 void ternarize_reference(const float* w, int64_t n, float s, int8_t* q);
+float dot_f32_reference(const float* a, const float* b, int64_t n);
+float dot_f16_f32_reference(const uint16_t* a, const float* b, int64_t n);
+void axpy_f16_f32_reference(float* y, const uint16_t* x, float a, int64_t n);
+void f32_to_f16_row_reference(const float* x, uint16_t* y, int64_t n);
 
 }  // namespace lowbit

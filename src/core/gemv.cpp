@@ -41,15 +41,7 @@ void gemv_i8_reference(const WeightType& type, const WeightView& w, std::span<co
 
 void gemv_f32_reference(const WeightType& type, const WeightView& w, std::span<const float> x, std::span<float> y) {
     check_gemv_shapes(type, w, x.size(), y.size());
-    std::vector<float> row(static_cast<std::size_t>(w.cols));
-    for (int64_t r = 0; r < w.rows; ++r) {
-        type.reference.dequantize(w, r, r + 1, row.data());
-        float acc = 0.0f;
-        for (int64_t c = 0; c < w.cols; ++c) {
-            acc += row[c] * x[c];
-        }
-        y[r] = acc;
-    }
+    type.reference.gemv_f32(w, 0, w.rows, x.data(), y.data());
 }
 
 }  // namespace lowbit

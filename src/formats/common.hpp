@@ -167,6 +167,19 @@ void quantize_from_half(const uint16_t* src, int64_t rows, int64_t cols, uint8_t
     delete[] wide;
 }
 
+// y = W x with f32 x: a row dequantized, then a sequential float dot product.
+template <DequantizeFn Dequantize>
+void gemv_f32_by_rows(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
+    float* row = new float[w.cols > 0 ? static_cast<std::size_t>(w.cols) : 1];
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        Dequantize(w, r, r + 1, row);
+        float acc = 0.0f;
+        for (int64_t c = 0; c < w.cols; ++c) acc += row[c] * x[c];
+        y[r - row_begin] = acc;
+    }
+    delete[] row;
+}
+
 // A type's full reference row from its three scalar kernels.
 template <QuantizeFn Quantize, DequantizeFn Dequantize, GemvI8Fn Gemv>
 constexpr Kernels reference_kernels() {
@@ -177,6 +190,7 @@ constexpr Kernels reference_kernels() {
     k.gemm_i8 = &gemm_by_tokens<Gemv>;
     k.quantize_f16 = &quantize_from_half<Quantize, &f16_to_f32>;
     k.quantize_bf16 = &quantize_from_half<Quantize, &bf16_to_f32>;
+    k.gemv_f32 = &gemv_f32_by_rows<Dequantize>;
     return k;
 }
 

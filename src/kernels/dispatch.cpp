@@ -57,12 +57,17 @@ void fill_gaps(Kernels& k, const Kernels& lower) {
     if (!k.gemm_i8) k.gemm_i8 = lower.gemm_i8;
     if (!k.quantize_f16) k.quantize_f16 = lower.quantize_f16;
     if (!k.quantize_bf16) k.quantize_bf16 = lower.quantize_bf16;
+    if (!k.gemv_f32) k.gemv_f32 = lower.gemv_f32;
 }
 
 void fill_gaps(CoreKernels& k, const CoreKernels& lower) {
     if (!k.quantize_activation_row) k.quantize_activation_row = lower.quantize_activation_row;
     if (!k.abs_partial_sums) k.abs_partial_sums = lower.abs_partial_sums;
     if (!k.ternarize) k.ternarize = lower.ternarize;
+    if (!k.dot_f32) k.dot_f32 = lower.dot_f32;
+    if (!k.dot_f16_f32) k.dot_f16_f32 = lower.dot_f16_f32;
+    if (!k.axpy_f16_f32) k.axpy_f16_f32 = lower.axpy_f16_f32;
+    if (!k.f32_to_f16_row) k.f32_to_f16_row = lower.f32_to_f16_row;
 }
 
 CoreKernels core_at(Isa isa) {

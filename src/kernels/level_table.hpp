@@ -23,6 +23,12 @@ struct CoreKernels {
     void (*abs_partial_sums)(const float* w, int64_t n, double* partial16) = nullptr;
     // q[i] = clamp(round_half_even(w[i] / s), -1, 1)
     void (*ternarize)(const float* w, int64_t n, float s, int8_t* q) = nullptr;
+    // Float helpers for attention and f32 heads (SIMD versions may sum in another order).
+    float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
+    float (*dot_f16_f32)(const uint16_t* a, const float* b, int64_t n) = nullptr;
+    void (*axpy_f16_f32)(float* y, const uint16_t* x, float a, int64_t n) = nullptr;  // y += a x
+    // f32 -> f16, round to nearest even (bit-identical to f32_to_f16 except NaN payloads).
+    void (*f32_to_f16_row)(const float* x, uint16_t* y, int64_t n) = nullptr;
 };
 
 struct LevelTable {

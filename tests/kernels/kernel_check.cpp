@@ -255,6 +255,25 @@ private:
         if (k_.dequantize) check_dequantize(view, ref, kind);
         if (k_.gemv_i8) check_gemv(view, ref, kind, rng);
         if (k_.gemm_i8) check_gemm(view, ref, kind, rng);
+        if (k_.gemv_f32) check_gemv_f32(view, ref, kind, rng);
+    }
+
+    void check_gemv_f32(const WeightView& view, const std::vector<float>& ref, Input kind, std::mt19937& rng) {
+        const std::vector<float> x = normal_values(static_cast<std::size_t>(view.cols), rng);
+        std::vector<float> want(static_cast<std::size_t>(view.rows)), got(want.size());
+        t_.reference.gemv_f32(view, 0, view.rows, x.data(), want.data());
+        k_.gemv_f32(view, 0, view.rows, x.data(), got.data());
+        for (int64_t r = 0; r < view.rows; ++r) {
+            double m = 0;
+            for (int64_t c = 0; c < view.cols; ++c) m += std::fabs(static_cast<double>(ref[r * view.cols + c]) * x[c]);
+            if (!(std::fabs(static_cast<double>(got[r]) - want[r]) <= kRelativeTolerance * m + 1e-30)) {
+                std::ostringstream o;
+                o << describe(t_, isa_, "gemv_f32", view.rows, view.cols, input_name(kind)) << ": row " << r << " is "
+                  << got[r] << ", reference " << want[r];
+                return fail(o.str());
+            }
+        }
+        ++report_.passed;
     }
 
     void check_dequantize(const WeightView& view, const std::vector<float>& ref, Input kind) {
@@ -476,7 +495,36 @@ CheckReport check_core_kernels(Isa isa) {
                     ++report.passed;
                 }
             }
-            if (kind == 2 || kind == 3) continue;  // ternarization refuses non-finite input earlier
+            if (kind == 2 || kind == 3) continue;  // the rest refuse or never see non-finite input
+            std::vector<float> b = normal_values(static_cast<std::size_t>(n), rng);
+            std::vector<uint16_t> h(static_cast<std::size_t>(n)), h_ref(h.size());
+            double magnitude = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                h[i] = f32_to_f16(x[i]);
+                magnitude += std::fabs(static_cast<double>(x[i]) * b[i]);
+            }
+            auto close = [&](double got, double want) { return std::fabs(got - want) <= 1e-6 * magnitude + 1e-30; };
+            if (k.dot_f32) {
+                const bool ok = close(k.dot_f32(x.data(), b.data(), n), dot_f32_reference(x.data(), b.data(), n));
+                ok ? ++report.passed : (report.failures.push_back("dot_f32 " + where.str()), 0);
+            }
+            if (k.dot_f16_f32) {
+                const bool ok = close(k.dot_f16_f32(h.data(), b.data(), n), dot_f16_f32_reference(h.data(), b.data(), n));
+                ok ? ++report.passed : (report.failures.push_back("dot_f16_f32 " + where.str()), 0);
+            }
+            if (k.axpy_f16_f32) {
+                std::vector<float> y1 = b, y2 = b;
+                k.axpy_f16_f32(y1.data(), h.data(), 0.37f, n);
+                axpy_f16_f32_reference(y2.data(), h.data(), 0.37f, n);
+                bool ok = true;
+                for (int64_t i = 0; i < n; ++i) ok = ok && std::fabs(y1[i] - y2[i]) <= 1e-6f * (std::fabs(y2[i]) + 1.0f);
+                ok ? ++report.passed : (report.failures.push_back("axpy_f16_f32 " + where.str()), 0);
+            }
+            if (k.f32_to_f16_row) {
+                k.f32_to_f16_row(x.data(), h.data(), n);
+                f32_to_f16_row_reference(x.data(), h_ref.data(), n);
+                h == h_ref ? ++report.passed : (report.failures.push_back("f32_to_f16_row " + where.str()), 0);
+            }
             if (k.abs_partial_sums) {
                 double want[16], got[16];
                 abs_partial_sums_reference(x.data(), n, want);

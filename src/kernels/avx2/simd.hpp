@@ -156,6 +156,9 @@ inline F load_bf16_as_f32(const uint8_t* p) {
     const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
 }
+inline void store_f32_as_f16(uint16_t* out, F v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
 inline F table_f(const float* t) { return _mm256_loadu_ps(t); }
 inline F lookup_f(I idx, F table) { return _mm256_permutevar8x32_ps(table, idx); }
 // NaN or infinity: v * 0 is NaN exactly then.

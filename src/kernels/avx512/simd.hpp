@@ -144,6 +144,10 @@ inline F load_bf16_as_f32(const uint8_t* p) {
     const __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
 }
+// kF floats to f16 (round to nearest even), stored at out.
+inline void store_f32_as_f16(uint16_t* out, F v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
 // A table of up to kF floats; lookup by lane index (0 <= idx < kF).
 inline F table_f(const float* t) { return _mm512_loadu_ps(t); }
 inline F lookup_f(I idx, F table) { return _mm512_permutexvar_ps(idx, table); }

@@ -45,3 +45,42 @@ void ternarize(const float* w, int64_t n, float s, int8_t* q) {
         q[i] = static_cast<int8_t>(__builtin_nearbyintf(v));
     }
 }
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    using namespace simd;
+    F acc = zero_f();
+    const int64_t full = n / kF * kF;
+    for (int64_t i = 0; i < full; i += kF) acc = fma_f(load_f(a + i), load_f(b + i), acc);
+    float s = hsum_f(acc);
+    for (int64_t i = full; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+float dot_f16_f32(const uint16_t* a, const float* b, int64_t n) {
+    using namespace simd;
+    F acc = zero_f();
+    const int64_t full = n / kF * kF;
+    for (int64_t i = 0; i < full; i += kF) {
+        acc = fma_f(load_f16_as_f32(reinterpret_cast<const uint8_t*>(a + i)), load_f(b + i), acc);
+    }
+    float s = hsum_f(acc);
+    for (int64_t i = full; i < n; ++i) s += f16_to_f32(a[i]) * b[i];
+    return s;
+}
+
+void axpy_f16_f32(float* y, const uint16_t* x, float a, int64_t n) {
+    using namespace simd;
+    const F av = splat_f(a);
+    const int64_t full = n / kF * kF;
+    for (int64_t i = 0; i < full; i += kF) {
+        store_f(y + i, fma_f(av, load_f16_as_f32(reinterpret_cast<const uint8_t*>(x + i)), load_f(y + i)));
+    }
+    for (int64_t i = full; i < n; ++i) y[i] += a * f16_to_f32(x[i]);
+}
+
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n) {
+    using namespace simd;
+    const int64_t full = n / kF * kF;
+    for (int64_t i = 0; i < full; i += kF) store_f32_as_f16(y + i, load_f(x + i));
+    for (int64_t i = full; i < n; ++i) y[i] = f32_to_f16(x[i]);
+}

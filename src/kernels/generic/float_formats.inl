@@ -65,7 +65,33 @@ void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
     }
 }
 
+// f32 activations (output heads): the weights converted lane by lane, fused multiply-adds.
+template <class T>
+void gemv_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
+    using namespace simd;
+    const int64_t full = w.cols / kF * kF;
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        const uint8_t* row = w.data + r * w.cols * T::kBytes;
+        F acc = zero_f();
+        for (int64_t k = 0; k < full; k += kF) acc = fma_f(T::load(row + k * T::kBytes), load_f(x + k), acc);
+        float s = hsum_f(acc);
+        for (int64_t k = full; k < w.cols; ++k) s += T::scalar(row + k * T::kBytes) * x[k];
+        y[r - row_begin] = s;
+    }
+}
+
 }  // namespace floats
+
+// Any other type with f32 activations: this level's dequantizer for one row, then dot_f32.
+template <DequantizeFn Dequantize>
+void gemv_f32_via(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
+    Scratch row(static_cast<std::size_t>(w.cols) * sizeof(float));
+    float* buf = reinterpret_cast<float*>(row.data());
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        Dequantize(w, r, r + 1, buf);
+        y[r - row_begin] = dot_f32(buf, x, w.cols);
+    }
+}
 
 #define LOWBIT_FLOAT_KERNELS(name, T)                                                                            \
     void name##_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) {                              \
@@ -76,6 +102,9 @@ void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
     }                                                                                                           \
     void name##_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) { \
         floats::gemm<T>(w, r0, r1, x, y, s);                                                                   \
+    }                                                                                                           \
+    void name##_gemv_f32(const WeightView& w, int64_t r0, int64_t r1, const float* x, float* y) {              \
+        floats::gemv_f32<T>(w, r0, r1, x, y);                                                                  \
     }
 
 LOWBIT_FLOAT_KERNELS(f32, floats::F32)

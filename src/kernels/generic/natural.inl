@@ -58,7 +58,7 @@ inline void clear_tail(Row& row, int64_t cols) {
 struct Q8_0 {
     static constexpr bool kEightBit = true;
     static constexpr bool kBias = false;
-    static void decode(const WeightView& w, int64_t r, Row& out) {
+    void decode(const WeightView& w, int64_t r, Row& out) const {
         const int64_t blocks = w.cols / 32;
         const uint8_t* row = w.data + r * blocks * 34;
         for (int64_t b = 0; b < blocks; ++b) {
@@ -80,7 +80,7 @@ inline void split_nibbles16(const uint8_t* qs, uint8_t* out) {
 struct Q4_0 {
     static constexpr bool kEightBit = false;
     static constexpr bool kBias = false;
-    static void decode(const WeightView& w, int64_t r, Row& out) {
+    void decode(const WeightView& w, int64_t r, Row& out) const {
         const int64_t blocks = w.cols / 32;
         const uint8_t* row = w.data + r * blocks * 18;
         for (int64_t b = 0; b < blocks; ++b) {
@@ -94,7 +94,7 @@ struct Q4_0 {
 struct Q4_1 {
     static constexpr bool kEightBit = false;
     static constexpr bool kBias = true;
-    static void decode(const WeightView& w, int64_t r, Row& out) {
+    void decode(const WeightView& w, int64_t r, Row& out) const {
         const int64_t blocks = w.cols / 32;
         const uint8_t* row = w.data + r * blocks * 20;
         for (int64_t b = 0; b < blocks; ++b) {
@@ -108,7 +108,7 @@ struct Q4_1 {
 struct Q6_K {
     static constexpr bool kEightBit = false;
     static constexpr bool kBias = false;
-    static void decode(const WeightView& w, int64_t r, Row& out) {
+    void decode(const WeightView& w, int64_t r, Row& out) const {
         const int64_t blocks = w.cols / 256;
         const uint8_t* row = w.data + r * blocks * 210;
         for (int64_t b = 0; b < blocks; ++b) {
@@ -136,41 +136,41 @@ struct Q6_K {
 };
 
 // INTn groups: b-bit fields LSB-first per row, then f16 scales, then (asymmetric) zero points.
-template <int Bits, bool Asymmetric, int Group>
+// The group size and symmetry are run-time values, so that the 24 INT types share three
+// instantiations of the engine (one per bit width).
+template <int Bits>
 struct IntGroup {
     static constexpr bool kEightBit = Bits == 8;
     static constexpr bool kBias = false;
+    bool asymmetric;
+    int64_t group;
     static int64_t code_bytes(int64_t cols) { return (cols * Bits + 7) / 8; }
-    static int64_t groups(int64_t cols) { return (cols + Group - 1) / Group; }
-    static void decode(const WeightView& w, int64_t r, Row& out) {
+    int64_t groups(int64_t cols) const { return (cols + group - 1) / group; }
+    void decode(const WeightView& w, int64_t r, Row& out) const {
         const uint8_t* row = w.data + r * code_bytes(w.cols);
         const uint8_t* scales = w.data + w.rows * code_bytes(w.cols);
         const uint8_t* zeros = scales + 2 * w.rows * groups(w.cols);
         const int64_t n = w.cols;
+        // symmetric fields are two's complement: xor with the sign bit adds 2^(b-1); eight-bit
+        // asymmetric codes u become signed u - 128 (with the zero point z - 128)
+        const uint8_t flip = static_cast<uint8_t>(asymmetric ? (Bits == 8 ? 0x80 : 0) : (Bits == 8 ? 0 : 1 << (Bits - 1)));
         if constexpr (Bits == 8) {
-            // signed weights s: symmetric q, or u - 128 with the zero point z - 128
-            for (int64_t k = 0; k < n; ++k) out.u[k] = Asymmetric ? static_cast<uint8_t>(row[k] ^ 0x80) : row[k];
+            for (int64_t k = 0; k < n; ++k) out.u[k] = static_cast<uint8_t>(row[k] ^ flip);
         } else if constexpr (Bits == 4) {
-            for (int64_t k = 0; k < n; ++k) {
-                const uint8_t f = (row[k / 2] >> (4 * (k % 2))) & 15;
-                out.u[k] = Asymmetric ? f : static_cast<uint8_t>(f ^ 8);  // two's complement + 8
-            }
+            for (int64_t k = 0; k < n; ++k) out.u[k] = static_cast<uint8_t>(((row[k / 2] >> (4 * (k % 2))) & 15) ^ flip);
         } else {
-            for (int64_t k = 0; k < n; ++k) {
-                const uint8_t f = (row[k / 4] >> (2 * (k % 4))) & 3;
-                out.u[k] = Asymmetric ? f : static_cast<uint8_t>(f ^ 2);  // two's complement + 2
-            }
+            for (int64_t k = 0; k < n; ++k) out.u[k] = static_cast<uint8_t>(((row[k / 4] >> (2 * (k % 4))) & 3) ^ flip);
         }
         for (int64_t g = 0; g < groups(n); ++g) {
             const int64_t index = r * groups(n) + g;
             const float d = load_f16_scale(scales + 2 * index);
             int32_t offset;
-            if constexpr (Asymmetric) {
+            if (asymmetric) {
                 offset = Bits == 8 ? zeros[index] - 128 : zeros[index];
             } else {
                 offset = Bits == 8 ? 0 : 1 << (Bits - 1);
             }
-            set_lanes(out, g * Group, min64(Group, n - g * Group), offset, d, 0.0f);
+            set_lanes(out, g * group, min64(group, n - g * group), offset, d, 0.0f);
         }
         clear_tail(out, n);
     }
@@ -179,11 +179,11 @@ struct IntGroup {
 // ---- the engine ----
 
 template <class D>
-inline void dequantize(const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
+inline void dequantize(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
     Scratch scratch(row_bytes(w.cols));
     Row row = carve(scratch.data(), w.cols);
     for (int64_t r = row_begin; r < row_end; ++r) {
-        D::decode(w, r, row);
+        dec.decode(w, r, row);
         float* out = dst + (r - row_begin) * w.cols;
         for (int64_t k = 0; k < w.cols; ++k) {
             const int32_t v = D::kEightBit ? static_cast<int8_t>(row.u[k]) : row.u[k];
@@ -238,18 +238,18 @@ inline simd::F row_dot(const Row& row, const Prepared& x, int64_t cols) {
 }
 
 template <class D>
-void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
+void gemv(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
     Scratch scratch(row_bytes(w.cols) + prepared_bytes(w.cols));
     Row row = carve(scratch.data(), w.cols);
     const Prepared a = prepare(x.q, w.cols, scratch.data() + row_bytes(w.cols));
     for (int64_t r = row_begin; r < row_end; ++r) {
-        D::decode(w, r, row);
+        dec.decode(w, r, row);
         y[r - row_begin] = simd::hsum_f(row_dot<D>(row, a, w.cols)) / x.scale;
     }
 }
 
 template <class D>
-void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+void gemm(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
           int64_t y_stride) {
     const std::size_t per_token = prepared_bytes(w.cols);
     Scratch scratch(row_bytes(w.cols) + per_token * static_cast<std::size_t>(x.rows) +
@@ -261,7 +261,7 @@ void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
         tokens[t] = prepare(x.q + t * x.stride, w.cols, base + per_token * static_cast<std::size_t>(t));
     }
     for (int64_t r = row_begin; r < row_end; ++r) {
-        D::decode(w, r, row);  // once per row, used by every token
+        dec.decode(w, r, row);  // once per row, used by every token
         for (int64_t t = 0; t < x.rows; ++t) {
             y[t * y_stride + (r - row_begin)] = simd::hsum_f(row_dot<D>(row, tokens[t], w.cols)) / x.scale[t];
         }
@@ -270,27 +270,22 @@ void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
 
 }  // namespace natural
 
-#define LOWBIT_NATURAL_KERNELS(name, D)                                                                          \
+// Thin entry points: a decoder value, then the engine.
+#define LOWBIT_NATURAL_KERNELS(name, decoder)                                                                    \
     void name##_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) {                              \
-        natural::dequantize<D>(w, r0, r1, y);                                                                  \
+        natural::dequantize(decoder, w, r0, r1, y);                                                            \
     }                                                                                                           \
     void name##_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {          \
-        natural::gemv<D>(w, r0, r1, x, y);                                                                     \
+        natural::gemv(decoder, w, r0, r1, x, y);                                                               \
     }                                                                                                           \
     void name##_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) { \
-        natural::gemm<D>(w, r0, r1, x, y, s);                                                                  \
+        natural::gemm(decoder, w, r0, r1, x, y, s);                                                            \
     }
 
-LOWBIT_NATURAL_KERNELS(q8_0, natural::Q8_0)
-LOWBIT_NATURAL_KERNELS(q4_0, natural::Q4_0)
-LOWBIT_NATURAL_KERNELS(q4_1, natural::Q4_1)
-LOWBIT_NATURAL_KERNELS(q6_k, natural::Q6_K)
-
-#define LOWBIT_INT_KERNELS(name, bits, asym, group)          \
-    namespace natural {                                       \
-    using name##_layout = IntGroup<bits, asym, group>;        \
-    }                                                         \
-    LOWBIT_NATURAL_KERNELS(name, natural::name##_layout)
+LOWBIT_NATURAL_KERNELS(q8_0, natural::Q8_0{})
+LOWBIT_NATURAL_KERNELS(q4_0, natural::Q4_0{})
+LOWBIT_NATURAL_KERNELS(q4_1, natural::Q4_1{})
+LOWBIT_NATURAL_KERNELS(q6_k, natural::Q6_K{})
 
 // X(name, bits, asymmetric, group) for the 24 INTn types
 #define LOWBIT_FOR_EACH_INT_TYPE(X)                                                                              \
@@ -303,4 +298,6 @@ LOWBIT_NATURAL_KERNELS(q6_k, natural::Q6_K)
     X(int8_sym_g128, 8, false, 128) X(int8_sym_g256, 8, false, 256) X(int8_asym_g32, 8, true, 32)                  \
     X(int8_asym_g64, 8, true, 64) X(int8_asym_g128, 8, true, 128) X(int8_asym_g256, 8, true, 256)
 
+#define LOWBIT_INT_KERNELS(name, bits, asym, group) \
+    LOWBIT_NATURAL_KERNELS(name, (natural::IntGroup<bits>{asym, group}))
 LOWBIT_FOR_EACH_INT_TYPE(LOWBIT_INT_KERNELS)

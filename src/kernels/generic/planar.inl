@@ -240,32 +240,24 @@ void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
         sums[t] = reinterpret_cast<int32_t*>(xp[t] + s.blocks * s.block_stride);
         permute(s, x.q + t * x.stride, w.cols, xp[t], sums[t]);
     }
-    constexpr int kR = 4, kT = 4;
-    for (int64_t r = row_begin; r < row_end; r += kR) {
-        const int64_t nr = min64(kR, row_end - r);
-        for (int64_t t = 0; t < x.rows; t += kT) {
-            const int64_t nt = min64(kT, x.rows - t);
-            float* yt = y + t * y_stride + (r - row_begin);
-#define LOWBIT_TILE(RR, TT) gemm_tile<L, RR, TT>(w, r, s, xp + t, sums + t, x.scale + t, yt, y_stride)
-            switch ((nr - 1) * 4 + (nt - 1)) {
-                case 0: LOWBIT_TILE(1, 1); break;
-                case 1: LOWBIT_TILE(1, 2); break;
-                case 2: LOWBIT_TILE(1, 3); break;
-                case 3: LOWBIT_TILE(1, 4); break;
-                case 4: LOWBIT_TILE(2, 1); break;
-                case 5: LOWBIT_TILE(2, 2); break;
-                case 6: LOWBIT_TILE(2, 3); break;
-                case 7: LOWBIT_TILE(2, 4); break;
-                case 8: LOWBIT_TILE(3, 1); break;
-                case 9: LOWBIT_TILE(3, 2); break;
-                case 10: LOWBIT_TILE(3, 3); break;
-                case 11: LOWBIT_TILE(3, 4); break;
-                case 12: LOWBIT_TILE(4, 1); break;
-                case 13: LOWBIT_TILE(4, 2); break;
-                case 14: LOWBIT_TILE(4, 3); break;
-                default: LOWBIT_TILE(4, 4); break;
+    // 4 x 4 tiles, then single rows / single tokens for the remainders (few instantiations).
+    const int64_t rows4 = row_begin + (row_end - row_begin) / 4 * 4;
+    const int64_t tokens4 = x.rows / 4 * 4;
+    auto tile = [&](int64_t r, int64_t t, auto rr, auto tt) {
+        constexpr int RR = decltype(rr)::value, TT = decltype(tt)::value;
+        gemm_tile<L, RR, TT>(w, r, s, xp + t, sums + t, x.scale + t, y + t * y_stride + (r - row_begin), y_stride);
+    };
+    for (int64_t r = row_begin; r < row_end; r += (r < rows4 ? 4 : 1)) {
+        for (int64_t t = 0; t < x.rows; t += (t < tokens4 ? 4 : 1)) {
+            if (r < rows4 && t < tokens4) {
+                tile(r, t, Index<4>{}, Index<4>{});
+            } else if (r < rows4) {
+                tile(r, t, Index<4>{}, Index<1>{});
+            } else if (t < tokens4) {
+                tile(r, t, Index<1>{}, Index<4>{});
+            } else {
+                tile(r, t, Index<1>{}, Index<1>{});
             }
-#undef LOWBIT_TILE
         }
     }
 }

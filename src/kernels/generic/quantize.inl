@@ -38,27 +38,31 @@ inline simd::I rne_div(simd::F x, simd::F d, simd::F inv_d, float lo, float hi) 
 
 // Group-wise INTn: one row at a time; a group's values are loaded as f32 into `buf` (padded
 // with its first value so that whole vectors can be used for the short last group).
-template <int Bits, bool Asymmetric, int Group, class Src>
+// The group size and symmetry are run-time values (one instantiation per bit width and source).
+template <int Bits, class Src>
 struct IntGroupQuantizer {
     static constexpr int kQmax = (1 << (Bits - 1)) - 1;
     static constexpr int kLevels = (1 << Bits) - 1;
+    static constexpr int64_t kMaxGroup = 256;
+    bool asymmetric;
+    int64_t group;
     static int64_t code_bytes(int64_t cols) { return (cols * Bits + 7) / 8; }
-    static int64_t groups(int64_t cols) { return (cols + Group - 1) / Group; }
+    int64_t groups(int64_t cols) const { return (cols + group - 1) / group; }
 
     // Returns false when the reference must take over.
-    static bool run(const typename Src::T* src, int64_t rows, int64_t cols, uint8_t* dst) {
+    bool run(const typename Src::T* src, int64_t rows, int64_t cols, uint8_t* dst) const {
         using namespace simd;
-        const std::size_t total = static_cast<std::size_t>(rows * code_bytes(cols) + rows * groups(cols) * (Asymmetric ? 3 : 2));
+        const std::size_t total = static_cast<std::size_t>(rows * code_bytes(cols) + rows * groups(cols) * (asymmetric ? 3 : 2));
         __builtin_memset(dst, 0, total);
         uint8_t* scales = dst + rows * code_bytes(cols);
         uint8_t* zeros = scales + 2 * rows * groups(cols);
-        alignas(64) float buf[Group + 64];
-        alignas(64) uint8_t codes[Group + 64];
+        alignas(64) float buf[kMaxGroup + 64];
+        alignas(64) uint8_t codes[kMaxGroup + 64];
         for (int64_t r = 0; r < rows; ++r) {
             uint8_t* row = dst + r * code_bytes(cols);
             for (int64_t g = 0; g < groups(cols); ++g) {
-                const int64_t first = g * Group;
-                const int64_t n = min64(Group, cols - first);
+                const int64_t first = g * group;
+                const int64_t n = min64(group, cols - first);
                 const typename Src::T* x = src + r * cols + first;
                 const int64_t vecs = (n + kF - 1) / kF;
                 F vmin, vmax;
@@ -84,12 +88,12 @@ struct IntGroupQuantizer {
                     if (!f16_bits(__builtin_fabsf(mn), h)) return false;
                     __builtin_memcpy(scales + 2 * index, &h, 2);
                     const float d = f16_to_f32(h);
-                    const int unit = mn == 0 || d == 0 ? 0 : (Asymmetric ? (mn > 0 ? 1 : 0) : (mn > 0 ? 1 : -1));
-                    if (Asymmetric) zeros[index] = mn < 0 ? 1 : 0;
+                    const int unit = mn == 0 || d == 0 ? 0 : (asymmetric ? (mn > 0 ? 1 : 0) : (mn > 0 ? 1 : -1));
+                    if (asymmetric) zeros[index] = mn < 0 ? 1 : 0;
                     for (int64_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(unit);
                 } else {
                     float d_raw;
-                    if constexpr (Asymmetric) {
+                    if (asymmetric) {
                         mn = __builtin_fminf(mn, 0.0f);
                         mx = __builtin_fmaxf(mx, 0.0f);
                         d_raw = (mx - mn) / static_cast<float>(kLevels);
@@ -103,7 +107,7 @@ struct IntGroupQuantizer {
                         for (int64_t i = 0; i < n; ++i) codes[i] = 0;
                     } else {
                         const F dv = splat_f(d), inv = splat_f(1.0f / d);
-                        if constexpr (Asymmetric) {
+                        if (asymmetric) {
                             float zf = -mn / d;
                             zf = zf < 0 ? 0 : (zf > kLevels ? static_cast<float>(kLevels) : zf);
                             const int z = static_cast<int>(__builtin_nearbyintf(zf));
@@ -151,15 +155,15 @@ struct IntGroupQuantizer {
 // The reference quantizers (an f32 and a 16-bit entry per type) take over on unusual input.
 #define LOWBIT_INT_QUANTIZE(name, bits, asym, group)                                                         \
     void name##_quantize(const float* x, int64_t rows, int64_t cols, uint8_t* dst) {                        \
-        if (!quantize::IntGroupQuantizer<bits, asym, group, quantize::FromF32>::run(x, rows, cols, dst))      \
+        if (!quantize::IntGroupQuantizer<bits, quantize::FromF32>{asym, group}.run(x, rows, cols, dst))       \
             reference_quantize(int_group_type_id(bits, asym, group), x, rows, cols, dst);                   \
     }                                                                                                       \
     void name##_quantize_f16(const uint16_t* x, int64_t rows, int64_t cols, uint8_t* dst) {                 \
-        if (!quantize::IntGroupQuantizer<bits, asym, group, quantize::FromF16>::run(x, rows, cols, dst))      \
+        if (!quantize::IntGroupQuantizer<bits, quantize::FromF16>{asym, group}.run(x, rows, cols, dst))       \
             reference_quantize_f16(int_group_type_id(bits, asym, group), x, rows, cols, dst);               \
     }                                                                                                       \
     void name##_quantize_bf16(const uint16_t* x, int64_t rows, int64_t cols, uint8_t* dst) {                \
-        if (!quantize::IntGroupQuantizer<bits, asym, group, quantize::FromBF16>::run(x, rows, cols, dst))     \
+        if (!quantize::IntGroupQuantizer<bits, quantize::FromBF16>{asym, group}.run(x, rows, cols, dst))      \
             reference_quantize_bf16(int_group_type_id(bits, asym, group), x, rows, cols, dst);              \
     }
 

@@ -140,6 +140,7 @@ inline F load_f16_as_f32(const uint8_t* p) { return vcvt_f32_f16(vreinterpret_f1
 inline F load_bf16_as_f32(const uint8_t* p) {
     return vreinterpretq_f32_u32(vshlq_n_u32(vmovl_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))), 16));
 }
+inline void store_f32_as_f16(uint16_t* out, F v) { vst1_u16(out, vreinterpret_u16_f16(vcvt_f16_f32(v))); }
 inline F table_f(const float* t) { return vld1q_f32(t); }
 // Lane i <- table[idx[i]]: byte indices 4 idx + 0..3 into the table's 16 bytes.
 inline F lookup_f(I idx, F table) {

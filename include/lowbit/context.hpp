@@ -1,0 +1,61 @@
+// Running a model: the forward pass of ../shared/spec/bitnet-model.md over a KV cache.
+//
+// eval() takes the next tokens of a sequence: a prompt at once (prefill: every matrix product
+// is a GEMM over all its tokens) or one token (decode: GEMV). Every ternary/integer matmul
+// input is quantized per token to int8 (bitnet.cpp's rule); the output head takes f32 input.
+// K and V are cached in f16, sized by n_ctx. Work is split across a persistent thread pool.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lowbit/model.hpp"
+#include "lowbit/thread_pool.hpp"
+
+namespace lowbit::llm {
+
+class Context {
+public:
+    Context(const Model& model, int64_t n_ctx, ThreadPool& pool);
+
+    // Appends `tokens` at positions n_past() .. n_past() + size - 1. Writes the logits of the
+    // last token (all_logits: of every token, row-major) into `logits`. Throws when the
+    // context is full or a token id is out of range.
+    void eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits = false);
+
+    int64_t n_past() const { return n_past_; }
+    int64_t n_ctx() const { return n_ctx_; }
+    void reset() { n_past_ = 0; }
+    const Model& model() const { return model_; }
+
+    // Kernel calls made so far, by "op/type/isa" (the level that really ran: after fallback).
+    const std::map<std::string, uint64_t>& kernel_calls() const { return kernel_calls_; }
+
+private:
+    struct Buffers;
+    void layer_forward(std::size_t layer, int64_t n);
+    void attention(std::size_t layer, int64_t n);
+    void matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim);
+    void count(const std::string& op, const WeightType& type, const void* fn);
+
+    const Model& model_;
+    ThreadPool& pool_;
+    int64_t n_ctx_;
+    int64_t n_past_ = 0;
+    std::vector<uint16_t> k_cache_, v_cache_;  // [layer][position][kv_dim], f16
+    std::map<std::string, uint64_t> kernel_calls_;
+
+    // Work buffers, sized for `capacity_` tokens at a time (grown on demand).
+    int64_t capacity_ = 0;
+    std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, scores_;
+    std::vector<int8_t> qact_;
+    std::vector<float> act_scale_;
+    std::vector<int32_t> act_sum_;
+    std::vector<float> inv_freq_;
+    void reserve(int64_t n);
+};
+
+}  // namespace lowbit::llm

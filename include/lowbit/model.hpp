@@ -1,0 +1,91 @@
+// A BitNet b1.58 / llama-family model loaded from GGUF for inference: hyperparameters, and every
+// tensor as a view into the memory-mapped file (norm vectors are copied to f32; a head
+// re-quantized at load time is owned). See ../shared/spec/bitnet-model.md.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lowbit/gguf_reader.hpp"
+#include "lowbit/weight_type.hpp"
+
+namespace lowbit::llm {
+
+enum class Architecture { bitnet_b158, bitnet_25, bitnet, llama };
+enum class FeedForward { relu_squared, silu };
+
+struct HyperParameters {
+    std::string arch_name;  // general.architecture as written
+    Architecture arch{};
+    int64_t n_layer = 0;
+    int64_t n_embd = 0;
+    int64_t n_ff = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;
+    int64_t head_dim = 0;
+    int64_t n_vocab = 0;
+    int64_t n_ctx_train = 0;
+    int64_t rope_dim = 0;
+    float rms_eps = 0;
+    float rope_theta = 0;
+    bool sub_norms = false;  // attn_sub_norm and ffn_sub_norm (the bitnet architectures)
+    FeedForward ffn{};
+};
+
+// A matrix the engine multiplies with: rows = output features, cols = input features.
+struct Linear {
+    std::string name;
+    const WeightType* type = nullptr;
+    WeightView view;
+    float output_scale = 1.0f;  // llama.cpp's `bitnet` files: a per-tensor *.scale tensor
+    std::size_t bytes = 0;      // read once per token
+};
+
+struct Layer {
+    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
+    Linear q, k, v, o, gate, up, down;
+};
+
+struct LoadOptions {
+    // Re-quantize the output head (an F16/BF16/F32 head, usually the tied embedding) to this
+    // type at load time: the largest single lever for token generation.
+    std::optional<TypeId> head_type;
+};
+
+class Model {
+public:
+    static std::unique_ptr<Model> load(const std::filesystem::path& path, const LoadOptions& options = {});
+
+    const HyperParameters& hp() const { return hp_; }
+    const GgufFile& file() const { return file_; }
+    const std::vector<Layer>& layers() const { return layers_; }
+    const Linear& token_embd() const { return token_embd_; }
+    const std::vector<float>& output_norm() const { return output_norm_; }
+    const Linear& head() const { return head_; }
+    bool tied_head() const { return tied_; }
+    // Weight bytes read per generated token (every linear and the head).
+    std::size_t bytes_per_token() const;
+    // The weight types in use, e.g. "I2_S", "F16 (head)".
+    std::vector<std::string> weight_types() const;
+
+private:
+    explicit Model(GgufFile file) : file_(std::move(file)) {}
+    void read_hyperparameters();
+    void read_tensors(const LoadOptions& options);
+
+    GgufFile file_;
+    HyperParameters hp_;
+    std::vector<Layer> layers_;
+    Linear token_embd_;
+    std::vector<float> output_norm_;
+    Linear head_;
+    bool tied_ = false;
+    std::vector<uint8_t> owned_head_;  // a re-quantized head
+};
+
+std::string_view architecture_name(Architecture arch);
+
+}  // namespace lowbit::llm

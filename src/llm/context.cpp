@@ -1,0 +1,225 @@
+#include "lowbit/context.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../kernels/level_table.hpp"
+#include "lowbit/activation.hpp"
+#include "lowbit/error.hpp"
+#include "lowbit/isa.hpp"
+#include "lowbit/matmul.hpp"
+
+namespace lowbit::llm {
+namespace {
+
+// y = x / sqrt(mean(x^2) + eps) * w, one row of n values (the mean in double).
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* y) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+    const auto inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * inv * w[i];
+}
+
+// NEOX ("rotate half") rotary embedding of one head of `dim` values at position `pos`.
+void rope_neox(float* v, int64_t rope_dim, const float* cos_t, const float* sin_t) {
+    const int64_t half = rope_dim / 2;
+    for (int64_t i = 0; i < half; ++i) {
+        const float x0 = v[i], x1 = v[i + half];
+        v[i] = x0 * cos_t[i] - x1 * sin_t[i];
+        v[i + half] = x0 * sin_t[i] + x1 * cos_t[i];
+    }
+}
+
+}  // namespace
+
+Context::Context(const Model& model, int64_t n_ctx, ThreadPool& pool) : model_(model), pool_(pool), n_ctx_(n_ctx) {
+    const HyperParameters& h = model.hp();
+    if (n_ctx < 1 || n_ctx > (int64_t{1} << 20)) fail("context size ", n_ctx, " is out of range (1 .. 1048576)");
+    const int64_t kv_dim = h.n_head_kv * h.head_dim;
+    const auto cache = static_cast<std::size_t>(h.n_layer * n_ctx * kv_dim);
+    k_cache_.assign(cache, 0);
+    v_cache_.assign(cache, 0);
+    // inv_freq as PyTorch's rotary embedding computes it: 1 / theta^(2i / d), in f32
+    inv_freq_.resize(static_cast<std::size_t>(h.rope_dim / 2));
+    for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
+        inv_freq_[i] = 1.0f / std::pow(h.rope_theta, static_cast<float>(2 * i) / static_cast<float>(h.rope_dim));
+    }
+}
+
+void Context::reserve(int64_t n) {
+    if (n <= capacity_) return;
+    const HyperParameters& h = model_.hp();
+    const int64_t q_dim = h.n_head * h.head_dim, kv_dim = h.n_head_kv * h.head_dim;
+    const int64_t widest = std::max({h.n_embd, q_dim, h.n_ff});
+    const auto N = static_cast<std::size_t>(n);
+    x_.resize(N * h.n_embd);
+    h_.resize(N * widest);
+    q_.resize(N * q_dim);
+    k_.resize(N * kv_dim);
+    v_.resize(N * kv_dim);
+    attn_.resize(N * q_dim);
+    gate_.resize(N * h.n_ff);
+    up_.resize(N * h.n_ff);
+    qact_.resize(N * widest);
+    act_scale_.resize(N);
+    act_sum_.resize(N);
+    scores_.resize(static_cast<std::size_t>(pool_.size()) * static_cast<std::size_t>(n_ctx_));
+    capacity_ = n;
+}
+
+void Context::count(const std::string& op, const WeightType& type, const void* fn) {
+    // The level whose table holds the function that ran (the active level, or a lower one).
+    Isa level = active_isa();
+    for (;; level = isa_fallback(level)) {
+        const Kernels& k = type.isa[static_cast<std::size_t>(level)];
+        const void* candidates[] = {reinterpret_cast<const void*>(k.gemv_i8), reinterpret_cast<const void*>(k.gemm_i8),
+                                    reinterpret_cast<const void*>(k.gemv_f32), reinterpret_cast<const void*>(k.dequantize)};
+        if (std::find(std::begin(candidates), std::end(candidates), fn) != std::end(candidates) || level == Isa::scalar) {
+            break;
+        }
+    }
+    ++kernel_calls_[op + "/" + std::string(type.name) + "/" + std::string(isa_name(level))];
+}
+
+// out[t][r] = W input[t] for n tokens: the input quantized per token to int8, then GEMV or GEMM.
+void Context::matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim) {
+    const kernels::CoreKernels& core = kernels::active_core_kernels();
+    for (int64_t t = 0; t < n; ++t) {
+        act_scale_[t] = core.quantize_activation_row(input + t * in_dim, in_dim, qact_.data() + t * in_dim, &act_sum_[t]);
+    }
+    const Kernels& k = w.type->active;
+    if (n == 1) {
+        const ActivationRowI8 x{qact_.data(), in_dim, act_scale_[0], act_sum_[0]};
+        pool_.parallel_for(out_dim, kRowGrain, [&](int64_t r0, int64_t r1) { k.gemv_i8(w.view, r0, r1, x, out + r0); });
+        count("gemv_i8", *w.type, reinterpret_cast<const void*>(k.gemv_i8));
+    } else {
+        const ActivationsI8 x{qact_.data(), n, in_dim, in_dim, act_scale_.data(), act_sum_.data()};
+        pool_.parallel_for(out_dim, kRowGrain,
+                           [&](int64_t r0, int64_t r1) { k.gemm_i8(w.view, r0, r1, x, out + r0, out_dim); });
+        count("gemm_i8", *w.type, reinterpret_cast<const void*>(k.gemm_i8));
+    }
+    if (w.output_scale != 1.0f) {
+        for (int64_t i = 0; i < n * out_dim; ++i) out[i] *= w.output_scale;
+    }
+}
+
+void Context::attention(std::size_t layer, int64_t n) {
+    const HyperParameters& h = model_.hp();
+    const int64_t hd = h.head_dim, q_dim = h.n_head * hd, kv_dim = h.n_head_kv * hd;
+    const int64_t group = h.n_head / h.n_head_kv;
+    const uint16_t* kc = k_cache_.data() + layer * static_cast<std::size_t>(n_ctx_ * kv_dim);
+    const uint16_t* vc = v_cache_.data() + layer * static_cast<std::size_t>(n_ctx_ * kv_dim);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const kernels::CoreKernels& core = kernels::active_core_kernels();
+    const int64_t pairs = n * h.n_head;
+    pool_.run([&](int index, int count) {
+        float* scores = scores_.data() + static_cast<std::size_t>(index) * n_ctx_;
+        for (int64_t pair = pairs * index / count; pair < pairs * (index + 1) / count; ++pair) {
+            const int64_t t = pair / h.n_head, head = pair % h.n_head;
+            const int64_t pos = n_past_ + t;  // attends to positions 0..pos (causal)
+            const float* q = q_.data() + t * q_dim + head * hd;
+            const int64_t g = head / group;
+            float max = -INFINITY;
+            for (int64_t j = 0; j <= pos; ++j) {
+                scores[j] = core.dot_f16_f32(kc + j * kv_dim + g * hd, q, hd) * scale;
+                max = std::max(max, scores[j]);
+            }
+            double sum = 0;
+            for (int64_t j = 0; j <= pos; ++j) {
+                scores[j] = std::exp(scores[j] - max);
+                sum += scores[j];
+            }
+            const auto inv = static_cast<float>(1.0 / sum);
+            float* out = attn_.data() + t * q_dim + head * hd;
+            std::fill(out, out + hd, 0.0f);
+            for (int64_t j = 0; j <= pos; ++j) core.axpy_f16_f32(out, vc + j * kv_dim + g * hd, scores[j] * inv, hd);
+        }
+    });
+}
+
+void Context::layer_forward(std::size_t layer, int64_t n) {
+    const HyperParameters& h = model_.hp();
+    const Layer& L = model_.layers()[layer];
+    const int64_t d = h.n_embd, hd = h.head_dim, q_dim = h.n_head * hd, kv_dim = h.n_head_kv * hd, ff = h.n_ff;
+    const kernels::CoreKernels& core = kernels::active_core_kernels();
+
+    // attention
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.attn_norm.data(), d, h.rms_eps, h_.data() + t * d);
+    matmul(L.q, h_.data(), n, d, q_.data(), q_dim);
+    matmul(L.k, h_.data(), n, d, k_.data(), kv_dim);
+    matmul(L.v, h_.data(), n, d, v_.data(), kv_dim);
+    std::vector<float> cos_t(inv_freq_.size()), sin_t(inv_freq_.size());
+    for (int64_t t = 0; t < n; ++t) {
+        const auto pos = static_cast<float>(n_past_ + t);
+        for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
+            const float angle = pos * inv_freq_[i];
+            cos_t[i] = std::cos(angle);
+            sin_t[i] = std::sin(angle);
+        }
+        for (int64_t head = 0; head < h.n_head; ++head) rope_neox(q_.data() + t * q_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
+        for (int64_t head = 0; head < h.n_head_kv; ++head) rope_neox(k_.data() + t * kv_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
+        const std::size_t at = (layer * static_cast<std::size_t>(n_ctx_) + static_cast<std::size_t>(n_past_ + t)) * kv_dim;
+        core.f32_to_f16_row(k_.data() + t * kv_dim, k_cache_.data() + at, kv_dim);
+        core.f32_to_f16_row(v_.data() + t * kv_dim, v_cache_.data() + at, kv_dim);
+    }
+    attention(layer, n);
+    if (h.sub_norms) {
+        for (int64_t t = 0; t < n; ++t) {
+            rms_norm(attn_.data() + t * q_dim, L.attn_sub_norm.data(), q_dim, h.rms_eps, attn_.data() + t * q_dim);
+        }
+    }
+    matmul(L.o, attn_.data(), n, q_dim, h_.data(), d);
+    for (int64_t i = 0; i < n * d; ++i) x_[i] += h_[i];
+
+    // feed-forward
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), d, h.rms_eps, h_.data() + t * d);
+    matmul(L.gate, h_.data(), n, d, gate_.data(), ff);
+    matmul(L.up, h_.data(), n, d, up_.data(), ff);
+    for (int64_t i = 0; i < n * ff; ++i) {
+        const float g = gate_[i];
+        const float a = h.ffn == FeedForward::relu_squared ? (g > 0 ? g * g : 0.0f) : g / (1.0f + std::exp(-g));
+        gate_[i] = a * up_[i];
+    }
+    if (h.sub_norms) {
+        for (int64_t t = 0; t < n; ++t) {
+            rms_norm(gate_.data() + t * ff, L.ffn_sub_norm.data(), ff, h.rms_eps, gate_.data() + t * ff);
+        }
+    }
+    matmul(L.down, gate_.data(), n, ff, h_.data(), d);
+    for (int64_t i = 0; i < n * d; ++i) x_[i] += h_[i];
+}
+
+void Context::eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits) {
+    const HyperParameters& h = model_.hp();
+    const auto n = static_cast<int64_t>(tokens.size());
+    if (n == 0) fail("eval: no tokens");
+    if (n_past_ + n > n_ctx_) {
+        fail("context is full: ", n_past_, " tokens + ", n, " new exceed the context size ", n_ctx_, " (raise --ctx)");
+    }
+    for (int32_t id : tokens) {
+        if (id < 0 || id >= h.n_vocab) fail("token id ", id, " is out of range (vocabulary of ", h.n_vocab, ")");
+    }
+    reserve(n);
+    const int64_t d = h.n_embd;
+    const Linear& embd = model_.token_embd();
+    for (int64_t t = 0; t < n; ++t) {
+        embd.type->active.dequantize(embd.view, tokens[t], tokens[t] + 1, x_.data() + t * d);
+    }
+    count("dequantize", *embd.type, reinterpret_cast<const void*>(embd.type->active.dequantize));
+    for (std::size_t l = 0; l < model_.layers().size(); ++l) layer_forward(l, n);
+
+    const Linear& head = model_.head();
+    const int64_t first = all_logits ? 0 : n - 1;
+    logits.resize(static_cast<std::size_t>((n - first) * h.n_vocab));
+    for (int64_t t = first; t < n; ++t) {
+        float* normed = h_.data() + t * d;
+        rms_norm(x_.data() + t * d, model_.output_norm().data(), d, h.rms_eps, normed);
+        float* out = logits.data() + (t - first) * h.n_vocab;
+        pool_.parallel_for(h.n_vocab, kRowGrain,
+                           [&](int64_t r0, int64_t r1) { head.type->active.gemv_f32(head.view, r0, r1, normed, out + r0); });
+        count("gemv_f32", *head.type, reinterpret_cast<const void*>(head.type->active.gemv_f32));
+    }
+    n_past_ += n;
+}
+
+}  // namespace lowbit::llm
