@@ -7,7 +7,7 @@ packages=(
   # toolchains and build
   cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config git
   # libraries
-  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpcre2-dev
   # NEON kernels: cross-compiled for AArch64 and run under qemu-user (also used to run the
   # x86 scalar fallback on an emulated CPU without AVX)
   g++-aarch64-linux-gnu qemu-user
