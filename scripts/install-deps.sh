@@ -15,6 +15,13 @@ packages=(
   python3 python3-matplotlib
 )
 
+# The tokenizer tests' oracle is an npm package (scripts/install-test-oracle.sh), run with
+# Node.js. A machine that already has node and npm (say from NodeSource, whose nodejs package
+# includes npm and conflicts with Debian's) keeps them; otherwise Debian's are installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
