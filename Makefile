@@ -24,13 +24,16 @@ build-neon: deps
 
 # The whole suite: Release with g++, ASan+UBSan with clang++ (both -Werror), the NEON kernels
 # under qemu-aarch64, then each libFuzzer target (model-file parsers) for 60 s, failing on any
-# finding.
+# finding. Before each ctest run the tokenizer tests' oracle (the npm package
+# llama3-tokenizer-js) is installed into the build tree if it is not there yet.
 test: test-release test-asan test-neon test-fuzz
 
 test-release: build
+	@scripts/install-test-oracle.sh build/release/npm
 	@ctest --preset release
 
 test-asan: build-asan
+	@scripts/install-test-oracle.sh build/asan/npm
 	@ctest --preset asan
 
 test-neon: build-neon

@@ -1,10 +1,31 @@
-// libFuzzer target: the GGUF reader (metadata, tensor infos, placement) and tensor views.
+// libFuzzer target: the GGUF reader (metadata, tensor infos, placement) and tensor views,
+// and the tokenizer built from a file's hostile `tokenizer.*` metadata.
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz_util.hpp"
 #include "lowbit/gguf_reader.hpp"
+#include "lowbit/tokenizer.hpp"
+
+namespace {
+
+// Whatever vocabulary the file holds, text that encodes must decode to itself.
+void check_tokenizer(const lowbit::Metadata& m, const uint8_t* data, size_t size) {
+    try {
+        const lowbit::Tokenizer t(m);
+        std::string text = "Hello <|eot_id|> world's 123\n\xF0\x9F\x98\x80 ";
+        text.append(reinterpret_cast<const char*>(data), size < 64 ? size : 64);  // some arbitrary bytes too
+        for (const bool special : {false, true}) {
+            if (t.decode(t.encode(text, false, special)) != text) __builtin_trap();
+        }
+    } catch (const lowbit::Error&) {
+    }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace lowbit;
@@ -22,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
         }
         (void)g.architecture();
+        if (m.contains("tokenizer.ggml.model")) check_tokenizer(m, data, size);
         for (const GgufTensor& t : g.tensors()) {
             if (t.type->computable()) {
                 const TensorWeight w = g.weight(t);

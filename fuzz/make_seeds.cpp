@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/byte_level_tokenizer.hpp"
 #include "lowbit/gguf_writer.hpp"
 #include "lowbit/safetensors_writer.hpp"
 #include "support/sample_models.hpp"
@@ -38,6 +39,11 @@ void gguf_seeds(const fs::path& dir) {
         w.metadata().set("general.architecture", "bitnet-25");
         w.metadata().set("general.alignment", uint32_t{16});
         w.metadata().set("list", lowbit::MetaValue::array_of<uint64_t>({1, 2, 3}));
+        w.finish();
+    }
+    {
+        lowbit::GgufWriter w(dir / "tokenizer.gguf");  // a tokenizer lowbit accepts
+        lowbit::write_byte_level_tokenizer(w.metadata(), 300);
         w.finish();
     }
     // The same bytes as version 2 (the layouts are identical for little-endian files).

@@ -7,13 +7,20 @@ packages=(
   # toolchains and build
   cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config git
   # libraries
-  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpcre2-dev
   # NEON kernels: cross-compiled for AArch64 and run under qemu-user (also used to run the
   # x86 scalar fallback on an emulated CPU without AVX)
   g++-aarch64-linux-gnu qemu-user
   # bench/report.py (Debian's python3, /usr/bin/python3)
   python3 python3-matplotlib
 )
+
+# The tokenizer tests' oracle is an npm package (scripts/install-test-oracle.sh), run with
+# Node.js. A machine that already has node and npm (say from NodeSource, whose nodejs package
+# includes npm and conflicts with Debian's) keeps them; otherwise Debian's are installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,5 +9,6 @@ void add_formats_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_roundtrip_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 }  // namespace lowbit::cli

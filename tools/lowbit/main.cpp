@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     lowbit::cli::add_inspect_command(app);
     lowbit::cli::add_roundtrip_command(app);
     lowbit::cli::add_bench_command(app);
+    lowbit::cli::add_tokenize_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
