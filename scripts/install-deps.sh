@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config git
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpcre2-dev
+  libssl-dev  # sha256 of model headers in run receipts (OpenSSL's libcrypto)
   # NEON kernels: cross-compiled for AArch64 and run under qemu-user (also used to run the
   # x86 scalar fallback on an emulated CPU without AVX)
   g++-aarch64-linux-gnu qemu-user

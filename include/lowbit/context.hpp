@@ -29,6 +29,8 @@ public:
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }
     void reset() { n_past_ = 0; }
+    // Forgets every position from n on (n <= n_past()): the next eval continues there.
+    void truncate(int64_t n);
     const Model& model() const { return model_; }
 
     // Kernel calls made so far, by "op/type/isa" (the level that really ran: after fallback).

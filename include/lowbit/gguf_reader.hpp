@@ -56,6 +56,7 @@ public:
     uint32_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }  // start of the data section
     uint64_t file_size() const { return file_->size(); }
+    std::span<const uint8_t> bytes() const { return file_->bytes(); }  // the whole mapping
     const Metadata& metadata() const { return metadata_; }
     // `general.architecture`, or empty when the file has none.
     std::string_view architecture() const;

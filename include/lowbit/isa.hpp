@@ -20,14 +20,15 @@ enum class Isa : unsigned {
     avx512_vnni = 4,  // ... + AVX512_VNNI
     neon = 5,         // AArch64 Advanced SIMD
     neon_dotprod = 6, // ... + sdot/udot
+    amx = 7,          // avx512_vnni + Intel AMX-INT8 tiles (prompt-processing GEMM)
 };
-inline constexpr std::size_t kIsaCount = 7;
+inline constexpr std::size_t kIsaCount = 8;
 
 std::string_view isa_name(Isa isa);
 std::optional<Isa> parse_isa(std::string_view name);  // by isa_name()
 
-// The level below `isa` in its family (avx512_vnni -> avx512 -> avx2_vnni -> avx2 -> scalar;
-// neon_dotprod -> neon -> scalar); scalar for scalar.
+// The level below `isa` in its family (amx -> avx512_vnni -> avx512 -> avx2_vnni -> avx2 ->
+// scalar; neon_dotprod -> neon -> scalar); scalar for scalar.
 Isa isa_fallback(Isa isa);
 
 // What this CPU can run (detected once) and what this build contains.

@@ -32,6 +32,10 @@ struct HyperParameters {
     float rms_eps = 0;
     float rope_theta = 0;
     bool sub_norms = false;  // attn_sub_norm and ffn_sub_norm (the bitnet architectures)
+    // Rotary embedding: NEOX ("rotate half": pairs i, i + d/2) for the bitnet architectures,
+    // whose q/k are stored as Hugging Face writes them; NORM (pairs 2i, 2i + 1) for llama,
+    // whose GGUF q/k are permuted for it (llama.cpp's convention, also lowbit convert's).
+    bool rope_neox = true;
     FeedForward ffn{};
 };
 

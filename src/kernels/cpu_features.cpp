@@ -2,6 +2,8 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #elif defined(__aarch64__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
@@ -52,6 +54,14 @@ CpuFeatures detect() {
     f.avx_vnni = f.avx2 && bit(l7s1.eax, 4);
     f.avx512 = f.avx2 && os_zmm && bit(l7.ebx, 16) && bit(l7.ebx, 17) && bit(l7.ebx, 30) && bit(l7.ebx, 31);
     f.avx512_vnni = f.avx512 && bit(l7.ecx, 11);
+    // AMX: CPU support, OS support for the tile state in XCR0, and Linux's per-process
+    // permission to use it (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA).
+    const bool amx_cpu = bit(l7.edx, 24) && bit(l7.edx, 25);
+    const bool os_tiles = (xcr0 & (3ull << 17)) == (3ull << 17);
+    if (f.avx512_vnni && amx_cpu && os_tiles) {
+        constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+        f.amx = syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+    }
     return f;
 }
 #elif defined(__aarch64__)

@@ -9,6 +9,7 @@ struct CpuFeatures {
     bool avx_vnni = false;
     bool avx512 = false;  // F, BW, VL, DQ, with OS support for ZMM and opmask state
     bool avx512_vnni = false;
+    bool amx = false;  // AMX-TILE + AMX-INT8 with avx512_vnni, tile state granted by the kernel
     bool neon = false;
     bool dotprod = false;
 };

@@ -21,6 +21,9 @@ extern const LevelTable kAvx2VnniTable;
 extern const LevelTable kAvx512Table;
 extern const LevelTable kAvx512VnniTable;
 #endif
+#if defined(LOWBIT_HAVE_AMX_KERNELS)
+extern const LevelTable kAmxTable;
+#endif
 #if defined(LOWBIT_HAVE_NEON_KERNELS)
 extern const LevelTable kNeonTable;
 extern const LevelTable kNeonDotprodTable;
@@ -38,6 +41,9 @@ const LevelTable* level_table(Isa isa) {
         case Isa::avx512: return &kAvx512Table;
         case Isa::avx512_vnni: return &kAvx512VnniTable;
 #endif
+#if defined(LOWBIT_HAVE_AMX_KERNELS)
+        case Isa::amx: return &kAmxTable;
+#endif
 #if defined(LOWBIT_HAVE_NEON_KERNELS)
         case Isa::neon: return &kNeonTable;
         case Isa::neon_dotprod: return &kNeonDotprodTable;
@@ -46,8 +52,8 @@ const LevelTable* level_table(Isa isa) {
     }
 }
 
-constexpr std::array<std::string_view, kIsaCount> kNames = {"scalar", "avx2", "avx2_vnni", "avx512",
-                                                             "avx512_vnni", "neon", "neon_dotprod"};
+constexpr std::array<std::string_view, kIsaCount> kNames = {"scalar", "avx2",         "avx2_vnni", "avx512",
+                                                             "avx512_vnni", "neon", "neon_dotprod", "amx"};
 
 // Fills each null operation of `k` from `lower`.
 void fill_gaps(Kernels& k, const Kernels& lower) {
@@ -183,6 +189,7 @@ std::optional<Isa> parse_isa(std::string_view name) {
 
 Isa isa_fallback(Isa isa) {
     switch (isa) {
+        case Isa::amx: return Isa::avx512_vnni;
         case Isa::avx512_vnni: return Isa::avx512;
         case Isa::avx512: return Isa::avx2_vnni;
         case Isa::avx2_vnni: return Isa::avx2;
@@ -203,12 +210,13 @@ bool isa_supported_by_cpu(Isa isa) {
         case Isa::avx512_vnni: return f.avx512_vnni;
         case Isa::neon: return f.neon;
         case Isa::neon_dotprod: return f.dotprod;
+        case Isa::amx: return f.amx;
     }
     return false;
 }
 
 Isa best_isa() {
-    for (Isa isa : {Isa::avx512_vnni, Isa::avx512, Isa::avx2_vnni, Isa::avx2, Isa::neon_dotprod, Isa::neon}) {
+    for (Isa isa : {Isa::amx, Isa::avx512_vnni, Isa::avx512, Isa::avx2_vnni, Isa::avx2, Isa::neon_dotprod, Isa::neon}) {
         if (isa_compiled_in(isa) && isa_supported_by_cpu(isa)) return isa;
     }
     return Isa::scalar;

@@ -30,6 +30,15 @@ void rope_neox(float* v, int64_t rope_dim, const float* cos_t, const float* sin_
     }
 }
 
+// NORM rotary embedding (llama.cpp's for llama): pairs (2i, 2i + 1).
+void rope_norm(float* v, int64_t rope_dim, const float* cos_t, const float* sin_t) {
+    for (int64_t i = 0; i < rope_dim / 2; ++i) {
+        const float x0 = v[2 * i], x1 = v[2 * i + 1];
+        v[2 * i] = x0 * cos_t[i] - x1 * sin_t[i];
+        v[2 * i + 1] = x0 * sin_t[i] + x1 * cos_t[i];
+    }
+}
+
 }  // namespace
 
 Context::Context(const Model& model, int64_t n_ctx, ThreadPool& pool) : model_(model), pool_(pool), n_ctx_(n_ctx) {
@@ -44,6 +53,11 @@ Context::Context(const Model& model, int64_t n_ctx, ThreadPool& pool) : model_(m
     for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
         inv_freq_[i] = 1.0f / std::pow(h.rope_theta, static_cast<float>(2 * i) / static_cast<float>(h.rope_dim));
     }
+}
+
+void Context::truncate(int64_t n) {
+    if (n < 0 || n > n_past_) fail("truncate: position ", n, " is outside 0..", n_past_);
+    n_past_ = n;
 }
 
 void Context::reserve(int64_t n) {
@@ -156,8 +170,9 @@ void Context::layer_forward(std::size_t layer, int64_t n) {
             cos_t[i] = std::cos(angle);
             sin_t[i] = std::sin(angle);
         }
-        for (int64_t head = 0; head < h.n_head; ++head) rope_neox(q_.data() + t * q_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
-        for (int64_t head = 0; head < h.n_head_kv; ++head) rope_neox(k_.data() + t * kv_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
+        const auto rope = h.rope_neox ? &rope_neox : &rope_norm;
+        for (int64_t head = 0; head < h.n_head; ++head) rope(q_.data() + t * q_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
+        for (int64_t head = 0; head < h.n_head_kv; ++head) rope(k_.data() + t * kv_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
         const std::size_t at = (layer * static_cast<std::size_t>(n_ctx_) + static_cast<std::size_t>(n_past_ + t)) * kv_dim;
         core.f32_to_f16_row(k_.data() + t * kv_dim, k_cache_.data() + at, kv_dim);
         core.f32_to_f16_row(v_.data() + t * kv_dim, v_cache_.data() + at, kv_dim);

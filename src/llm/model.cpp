@@ -62,6 +62,7 @@ void Model::read_hyperparameters() {
     hp_.arch = info->arch;
     hp_.ffn = info->ffn;
     hp_.sub_norms = info->sub_norms;
+    hp_.rope_neox = info->arch != Architecture::llama;
     hp_.n_layer = positive(p + "block_count");
     hp_.n_embd = positive(p + "embedding_length");
     hp_.n_ff = positive(p + "feed_forward_length");

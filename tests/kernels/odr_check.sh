@@ -19,7 +19,7 @@ for obj in "$@"; do
       *) continue ;;
     esac
     # DW.ref.__gxx_personality_v0: a data reference for unwinding tables, not code
-    if [[ "$name" =~ ^_Z(GV)?Z?N${ns} || "$name" == DW.ref.* ]]; then continue; fi
+    if [[ "$name" =~ ^_Z(GV)?Z?NK?${ns} || "$name" == DW.ref.* ]]; then continue; fi
     echo "odr_check: $obj exports '$(echo "$name" | c++filt)' ($kind) outside lowbit::kernels::${level}" >&2
     bad=1
   done < <(nm --defined-only "$obj")

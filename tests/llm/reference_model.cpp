@@ -46,16 +46,18 @@ Vec bit_linear(const std::vector<float>& W, int64_t rows, int64_t cols, const Ve
 
 double f16_round(double v) { return f16_to_f32(f32_to_f16(static_cast<float>(v))); }
 
-// NEOX rotation with PyTorch's f32 angles: inv_freq = 1 / theta^(2i/d), angle = pos * inv_freq.
-void rope(Vec& v, int64_t offset, int64_t dim, double pos, double theta) {
+// Rotation with PyTorch's f32 angles: inv_freq = 1 / theta^(2i/d), angle = pos * inv_freq; pairs
+// (i, i + d/2) for NEOX, (2i, 2i + 1) otherwise.
+void rope(Vec& v, int64_t offset, int64_t dim, double pos, double theta, bool neox) {
     const int64_t half = dim / 2;
     for (int64_t i = 0; i < half; ++i) {
         const float inv_freq = 1.0f / std::pow(static_cast<float>(theta), static_cast<float>(2 * i) / static_cast<float>(dim));
         const float angle = static_cast<float>(pos) * inv_freq;
         const double c = std::cos(angle), s = std::sin(angle);
-        const double x0 = v[offset + i], x1 = v[offset + i + half];
-        v[offset + i] = x0 * c - x1 * s;
-        v[offset + i + half] = x0 * s + x1 * c;
+        const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+        const double x0 = v[offset + a], x1 = v[offset + b];
+        v[offset + a] = x0 * c - x1 * s;
+        v[offset + b] = x0 * s + x1 * c;
     }
 }
 
@@ -76,8 +78,8 @@ std::vector<std::vector<double>> ReferenceModel::forward(const std::vector<int32
             Vec q = bit_linear(W("attn_q.weight"), q_dim, d, h);
             Vec k = bit_linear(W("attn_k.weight"), kv_dim, d, h);
             Vec v = bit_linear(W("attn_v.weight"), kv_dim, d, h);
-            for (int64_t head = 0; head < s.n_head; ++head) rope(q, head * hd, hd, static_cast<double>(t), s.rope_theta);
-            for (int64_t head = 0; head < s.n_head_kv; ++head) rope(k, head * hd, hd, static_cast<double>(t), s.rope_theta);
+            for (int64_t head = 0; head < s.n_head; ++head) rope(q, head * hd, hd, static_cast<double>(t), s.rope_theta, rope_neox);
+            for (int64_t head = 0; head < s.n_head_kv; ++head) rope(k, head * hd, hd, static_cast<double>(t), s.rope_theta, rope_neox);
             for (double& e : k) e = f16_round(e);
             for (double& e : v) e = f16_round(e);
             K[l].push_back(k);
@@ -132,6 +134,7 @@ ReferenceModel make_reference_model(const llm::ModelShape& shape, uint32_t seed)
     m.shape = shape;
     m.relu_squared = shape.arch != "bitnet" && shape.arch != "llama";
     m.sub_norms = shape.arch != "llama";
+    m.rope_neox = shape.arch != "llama";
     std::mt19937 rng(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     std::uniform_int_distribution<int> trit(-1, 1);

@@ -17,6 +17,7 @@ struct ReferenceModel {
     std::map<std::string, std::vector<float>> tensors;  // by GGUF name, row-major
     bool relu_squared = true;
     bool sub_norms = true;
+    bool rope_neox = true;  // llama: NORM (pairs 2i, 2i+1)
 
     // Logits of every position for the token sequence (a fresh context).
     std::vector<std::vector<double>> forward(const std::vector<int32_t>& tokens) const;

@@ -3,7 +3,13 @@
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +17,10 @@
 #include "commands.hpp"
 #include "kernel_benchmarks.hpp"
 #include "lowbit/error.hpp"
+#include "lowbit/isa.hpp"
+#include "lowbit/receipt.hpp"
+#include "memory_bandwidth.hpp"
+#include "model_options.hpp"
 
 namespace lowbit::cli {
 namespace {
@@ -142,10 +152,124 @@ void run_bench_kernels(const BenchKernelsOptions& o) {
     table.print();
 }
 
+// ---- bench generate: llama-bench's pp/tg tests ----
+
+struct BenchGenerateOptions {
+    ModelOptions model;
+    int64_t prompt = 128;
+    int64_t generate = 64;
+    int repetitions = 3;
+    bool json = false;
+    bool measure_bandwidth = true;
+};
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size() / 2;
+    return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+// The machine's read bandwidth with the pool's threads: one pass over 1 GiB (best of 3).
+double read_bandwidth(ThreadPool& pool) {
+    constexpr std::size_t kBytes = std::size_t{1} << 30;
+    auto* buffer = static_cast<uint8_t*>(std::aligned_alloc(4096, kBytes));
+    if (buffer == nullptr) fail("bench generate: cannot allocate 1 GiB to measure the read bandwidth");
+    pool.parallel_for(static_cast<int64_t>(kBytes), 1 << 20, [&](int64_t b, int64_t e) {
+        std::memset(buffer + b, 1, static_cast<std::size_t>(e - b));
+    });
+    double best = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        const auto start = std::chrono::steady_clock::now();
+        pool.parallel_for(static_cast<int64_t>(kBytes), 4096, [&](int64_t b, int64_t e) {
+            benchmark::DoNotOptimize(bench::read_memory(buffer + b, static_cast<std::size_t>(e - b)));
+        });
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        best = std::max(best, static_cast<double>(kBytes) / s);
+    }
+    std::free(buffer);
+    return best;
+}
+
+void run_bench_generate(const BenchGenerateOptions& o) {
+    const LoadedModel m = load_model(o.model);
+    const llm::Model& model = *m.model;
+    ThreadPool pool(o.model.thread_count());
+    const int64_t vocab = model.hp().n_vocab;
+    std::vector<int32_t> prompt(static_cast<std::size_t>(o.prompt));
+    for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % static_cast<std::size_t>(vocab));
+    std::vector<double> pp, tg;
+    std::vector<float> logits;
+    const int64_t kv_bytes_per_position = model.hp().n_layer * model.hp().n_head_kv * model.hp().head_dim * 2 * 2;
+    for (int rep = 0; rep < o.repetitions; ++rep) {
+        if (o.prompt > 0) {
+            llm::Context ctx(model, o.prompt + 1, pool);
+            const auto start = std::chrono::steady_clock::now();
+            ctx.eval(prompt, logits);
+            pp.push_back(static_cast<double>(o.prompt) /
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        }
+        if (o.generate > 0) {
+            llm::Context ctx(model, o.generate + 1, pool);
+            int32_t token = prompt.empty() ? 0 : prompt[0];
+            const auto start = std::chrono::steady_clock::now();
+            for (int64_t i = 0; i < o.generate; ++i) {
+                ctx.eval(std::span<const int32_t>(&token, 1), logits);
+                token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            }
+            tg.push_back(static_cast<double>(o.generate) /
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        }
+    }
+    // bytes read per generated token: every weight once, plus on average half the KV cache
+    const double bytes_per_token = static_cast<double>(model.bytes_per_token()) +
+                                   static_cast<double>(kv_bytes_per_position) * static_cast<double>(o.generate) / 2.0;
+    const double tg_median = tg.empty() ? 0 : median(tg);
+    const double effective = bytes_per_token * tg_median;
+    const double bandwidth = o.measure_bandwidth ? read_bandwidth(pool) : 0.0;
+    const std::string name = std::filesystem::path(o.model.model).filename().string();
+    const double size_gib = static_cast<double>(model.file().file_size()) / (1024.0 * 1024 * 1024);
+    if (o.json) {
+        nlohmann::json j = {{"model", o.model.model},
+                            {"size_bytes", model.file().file_size()},
+                            {"weight_types", model.weight_types()},
+                            {"threads", pool.size()},
+                            {"isa", std::string(isa_name(active_isa()))},
+                            {"pp", {{"tokens", o.prompt}, {"tokens_per_second", pp}, {"median", pp.empty() ? 0 : median(pp)}}},
+                            {"tg", {{"tokens", o.generate}, {"tokens_per_second", tg}, {"median", tg_median}}},
+                            {"bytes_per_token", bytes_per_token},
+                            {"effective_bytes_per_second", effective},
+                            {"read_bandwidth_bytes_per_second", bandwidth},
+                            {"peak_rss_bytes", llm::peak_rss_bytes()},
+                            {"build", llm::build_description()}};
+        fmt::print("{}\n", j.dump(2));
+        return;
+    }
+    fmt::print("| model | size | types | isa | threads | test | t/s (median of {}) |\n", o.repetitions);
+    fmt::print("|---|---|---|---|---|---|---|\n");
+    std::string types;
+    for (const std::string& t : model.weight_types()) types += (types.empty() ? "" : ", ") + t;
+    auto row = [&](const std::string& test, const std::vector<double>& v) {
+        if (v.empty()) return;
+        std::string all;
+        for (double x : v) all += fmt::format("{}{:.1f}", all.empty() ? "" : " ", x);
+        fmt::print("| {} | {:.2f} GiB | {} | {} | {} | {} | {:.2f} ({}) |\n", name, size_gib, types, isa_name(active_isa()),
+                   pool.size(), test, median(v), all);
+    };
+    row("pp" + std::to_string(o.prompt), pp);
+    row("tg" + std::to_string(o.generate), tg);
+    fmt::print("\nbytes read per token {:.1f} MB; effective {:.2f} GB/s", bytes_per_token / 1e6, effective / 1e9);
+    if (bandwidth > 0) {
+        fmt::print(" = {:.0f}% of the read bandwidth measured now ({:.2f} GB/s, {} threads)", 100.0 * effective / bandwidth,
+                   bandwidth / 1e9, pool.size());
+    }
+    fmt::print("\npeak RSS {:.0f} MiB; {}\n", static_cast<double>(llm::peak_rss_bytes()) / (1024.0 * 1024),
+               llm::build_description());
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-    auto* bench = app.add_subcommand("bench", "Benchmarks (kernel micro-benchmarks)");
+    auto* bench = app.add_subcommand("bench", "Benchmarks: kernel micro-benchmarks, generation speed");
     bench->require_subcommand(1);
     auto opts = std::make_shared<BenchKernelsOptions>();
     auto* kernels = bench->add_subcommand(
@@ -156,6 +280,17 @@ void add_bench_command(CLI::App& app) {
     kernels->add_flag("--large", opts->large,
                       "Include the GEMV over weights larger than the L3 cache (needs about 1.5 GiB of memory)");
     kernels->callback([opts] { run_bench_kernels(*opts); });
+
+    auto g = std::make_shared<BenchGenerateOptions>();
+    auto* generate = bench->add_subcommand(
+        "generate", "Prompt processing and token generation speed (llama-bench's pp/tg), median of repetitions");
+    g->model.add_to(generate, /*with_ctx=*/false);
+    generate->add_option("-p,--n-prompt", g->prompt, "Prompt tokens (pp test; 0: skip)")->capture_default_str();
+    generate->add_option("-n,--n-gen", g->generate, "Generated tokens (tg test; 0: skip)")->capture_default_str();
+    generate->add_option("-r,--repetitions", g->repetitions, "Repetitions")->capture_default_str()->check(CLI::Range(1, 100));
+    generate->add_flag("--json", g->json, "Print JSON");
+    generate->add_flag("!--no-bandwidth", g->measure_bandwidth, "Skip measuring the read bandwidth (1 GiB)");
+    generate->callback([g] { run_bench_generate(*g); });
 }
 
 }  // namespace lowbit::cli

@@ -10,5 +10,9 @@ void add_inspect_command(CLI::App& app);
 void add_roundtrip_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+void add_run_commands(CLI::App& app);
+void add_score_command(CLI::App& app);
+void add_make_model_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 
 }  // namespace lowbit::cli

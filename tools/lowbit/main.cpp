@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
     lowbit::cli::add_formats_command(app);
     lowbit::cli::add_inspect_command(app);
     lowbit::cli::add_roundtrip_command(app);
+    lowbit::cli::add_run_commands(app);
+    lowbit::cli::add_score_command(app);
+    lowbit::cli::add_make_model_command(app);
+    lowbit::cli::add_convert_command(app);
     lowbit::cli::add_bench_command(app);
     lowbit::cli::add_tokenize_command(app);
     try {

@@ -1,0 +1,181 @@
+// The AMX level: I2_S prompt processing (GEMM) on Intel AMX tiles (TDPBUSD: 16 rows x 64 u8
+// weight codes times 64 x 16 s8 activations into 16 x 16 int32 sums, 16384 multiply-adds per
+// instruction). Weight codes are decoded once per block of 32 rows; activations are packed
+// once per call into the tiles' 4-byte-interleaved layout. The integer sums are exact, so the
+// outputs equal the scalar reference bit for bit. Compiled with AMX and AVX-512 flags; used
+// only when the CPU has AMX-INT8 and the kernel granted this process the tile state.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "../level_table.hpp"
+
+namespace lowbit::kernels::amx {
+namespace {
+
+// Builds nothing std:: here (see generic/common.inl for why).
+struct Buffer {
+    explicit Buffer(std::size_t bytes) : p(static_cast<uint8_t*>(aligned_alloc(64, (bytes + 63) / 64 * 64))) {
+        if (p == nullptr) kernel_out_of_memory(bytes);
+        __builtin_memset(p, 0, (bytes + 63) / 64 * 64);
+    }
+    ~Buffer() { free(p); }
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    uint8_t* p;
+};
+
+struct TileConfig {
+    uint8_t palette_id = 1;
+    uint8_t start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+};
+
+// tiles 0-3: sums (16 x 16 int32), 4-5: weight codes (16 rows x 64), 6-7: activations.
+void configure_tiles() {
+    TileConfig c;
+    for (int t = 0; t < 8; ++t) {
+        c.rows[t] = 16;
+        c.colsb[t] = 64;
+    }
+    _tile_loadconfig(&c);
+}
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+constexpr int kStep = 64;  // K elements per tile step: one plane of one 64-byte code chunk
+
+// Activations of one token in the planar order of I2_S's codes: chunk c (64 code bytes,
+// 256 elements), plane l, lane i holds element 128 (j / 32) + 32 l + j % 32, j = 64 c + i.
+void permute_token(const int8_t* q, int64_t code_bytes, int64_t chunks, int8_t* out) {
+    for (int64_t c = 0; c < chunks; ++c) {
+        for (int l = 0; l < 4; ++l) {
+            int8_t* dst = out + (c * 4 + l) * kStep;
+            for (int r = 0; r < kStep; r += 16) {
+                const int64_t j = c * kStep + r;
+                if (j < code_bytes) {
+                    __builtin_memcpy(dst + r, q + 128 * (j / 32) + 32 * l + j % 32, 16);
+                } else {
+                    __builtin_memset(dst + r, 0, 16);
+                }
+            }
+        }
+    }
+}
+
+// The 2-bit field of each code byte at shift 6 - 2 l, as bytes.
+inline __m512i plane(__m512i w, int l) {
+    const __m512i shifted = _mm512_srlv_epi16(w, _mm512_set1_epi16(static_cast<short>(6 - 2 * l)));
+    return _mm512_and_si512(shifted, _mm512_set1_epi8(3));
+}
+
+void i2_s_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+               int64_t y_stride) {
+    const int64_t code_bytes = w.cols / 4;
+    const int64_t chunks = (code_bytes + kStep - 1) / kStep;
+    const int64_t steps = chunks * 4;
+    const int64_t tokens = x.rows;
+    const int64_t token_blocks = (tokens + 31) / 32 * 2;  // pairs of 16
+    float scale;
+    __builtin_memcpy(&scale, w.data + w.rows * code_bytes, 4);
+
+    // Activations: permuted per token, then interleaved by 4 bytes per 16-token block:
+    // block b, step s, row r = bytes of tokens 16 b .. 16 b + 15, elements 4 r .. 4 r + 3.
+    Buffer permuted(static_cast<std::size_t>(steps * kStep));
+    Buffer packed(static_cast<std::size_t>(token_blocks * steps * 1024));
+    Buffer sums_buf(static_cast<std::size_t>(tokens * 4 + 64));
+    auto* sums = reinterpret_cast<int32_t*>(sums_buf.p);
+    for (int64_t t = 0; t < tokens; ++t) {
+        const int8_t* q = x.q + t * x.stride;
+        int32_t s = 0;
+        for (int64_t k = 0; k < w.cols; ++k) s += q[k];
+        sums[t] = s;
+        permute_token(q, code_bytes, chunks, reinterpret_cast<int8_t*>(permuted.p));
+        const int64_t block = t / 16, n = t % 16;
+        for (int64_t step = 0; step < steps; ++step) {
+            uint8_t* tile = packed.p + (block * steps + step) * 1024;
+            const uint8_t* src = permuted.p + step * kStep;
+            for (int r = 0; r < 16; ++r) __builtin_memcpy(tile + r * 64 + n * 4, src + 4 * r, 4);
+        }
+    }
+
+    Buffer codes(static_cast<std::size_t>(steps * 32 * kStep));  // [step][32 rows][64]
+    alignas(64) int32_t out[4][16 * 16];
+    configure_tiles();
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += 32) {
+        const int64_t nr = min64(32, row_end - r0);
+        // decode 32 rows' codes, plane by plane (rows past the end stay zero)
+        for (int64_t row = 0; row < 32; ++row) {
+            for (int64_t c = 0; c < chunks; ++c) {
+                __m512i wv = _mm512_setzero_si512();
+                if (row < nr) {
+                    const int64_t left = code_bytes - c * kStep;
+                    const __mmask64 m = left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+                    wv = _mm512_maskz_loadu_epi8(m, w.data + (r0 + row) * code_bytes + c * kStep);
+                }
+                for (int l = 0; l < 4; ++l) {
+                    _mm512_store_si512(codes.p + ((c * 4 + l) * 32 + row) * kStep, plane(wv, l));
+                }
+            }
+        }
+        for (int64_t b = 0; b < token_blocks; b += 2) {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int64_t step = 0; step < steps; ++step) {
+                const uint8_t* a = codes.p + step * 32 * kStep;
+                _tile_loadd(4, a, 64);
+                _tile_loadd(5, a + 16 * kStep, 64);
+                _tile_loadd(6, packed.p + (b * steps + step) * 1024, 64);
+                _tile_loadd(7, packed.p + ((b + 1) * steps + step) * 1024, 64);
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(1, 4, 7);
+                _tile_dpbusd(2, 5, 6);
+                _tile_dpbusd(3, 5, 7);
+            }
+            _tile_stored(0, out[0], 64);
+            _tile_stored(1, out[1], 64);
+            _tile_stored(2, out[2], 64);
+            _tile_stored(3, out[3], 64);
+            for (int half_r = 0; half_r < 2; ++half_r) {
+                for (int half_t = 0; half_t < 2; ++half_t) {
+                    const int32_t* c = out[half_r * 2 + half_t];
+                    for (int i = 0; i < 16; ++i) {
+                        const int64_t row = half_r * 16 + i;
+                        if (row >= nr) break;
+                        for (int n = 0; n < 16; ++n) {
+                            const int64_t t = (b + half_t) * 16 + n;
+                            if (t >= tokens) break;
+                            y[t * y_stride + (r0 - row_begin) + row] =
+                                static_cast<float>(c[i * 16 + n] - sums[t]) / x.scale[t] * scale;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+constexpr Kernels gemm_only(GemmI8Fn f) {
+    Kernels k;
+    k.gemm_i8 = f;
+    return k;
+}
+
+constexpr TypeKernels kTypes[] = {
+    {TypeId::I2_S, gemm_only(&i2_s_gemm)},
+};
+
+}  // namespace
+}  // namespace lowbit::kernels::amx
+
+namespace lowbit::kernels {
+extern const LevelTable kAmxTable;
+const LevelTable kAmxTable = {amx::kTypes, sizeof(amx::kTypes) / sizeof(amx::kTypes[0]), CoreKernels{}};
+}  // namespace lowbit::kernels

@@ -1,0 +1,67 @@
+// `lowbit score`: the perplexity of a model on a text file (include/lowbit/perplexity.hpp).
+#include <fmt/core.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.hpp"
+#include "lowbit/error.hpp"
+#include "lowbit/perplexity.hpp"
+#include "model_options.hpp"
+
+namespace lowbit::cli {
+namespace {
+
+struct ScoreOptions {
+    ModelOptions model;
+    std::string file;
+    int64_t window = 512;
+    bool json = false;
+};
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void score(const ScoreOptions& o) {
+    const LoadedModel m = load_model(o.model);
+    const std::string text = read_text(o.file);
+    const std::vector<int32_t> tokens = m.tokenizer->encode(text, m.tokenizer->add_bos(), /*parse_special=*/false);
+    ThreadPool pool(o.model.thread_count());
+    llm::Context ctx(*m.model, o.window, pool);
+    const auto start = std::chrono::steady_clock::now();
+    const llm::PerplexityResult r = llm::perplexity(ctx, tokens, o.window);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (o.json) {
+        nlohmann::json j = {{"perplexity", r.perplexity}, {"mean_nll", r.mean_nll}, {"scored_tokens", r.scored_tokens},
+                            {"windows", r.windows}, {"window", o.window}, {"tokens", tokens.size()}};
+        fmt::print("{}\n", j.dump(2));
+    } else {
+        fmt::print("perplexity {:.4f} over {} tokens ({} windows of up to {}; {} tokens in the file), {:.1f} tok/s\n",
+                   r.perplexity, r.scored_tokens, r.windows, o.window, tokens.size(),
+                   static_cast<double>(tokens.size()) / seconds);
+    }
+}
+
+}  // namespace
+
+void add_score_command(CLI::App& app) {
+    auto o = std::make_shared<ScoreOptions>();
+    auto* cmd = app.add_subcommand("score", "Perplexity of a model on a text file");
+    o->model.add_to(cmd, /*with_ctx=*/false);
+    cmd->add_option("-f,--file", o->file, "Text file")->required()->check(CLI::ExistingFile);
+    cmd->add_option("-w,--window", o->window, "Tokens per window (each scored in a fresh context)")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
+    cmd->add_flag("--json", o->json, "Print the result as JSON");
+    cmd->callback([o] { score(*o); });
+}
+
+}  // namespace lowbit::cli

@@ -1,0 +1,54 @@
+#include "model_options.hpp"
+
+#include "lowbit/error.hpp"
+
+namespace lowbit::cli {
+
+void ModelOptions::add_to(CLI::App* cmd, bool with_ctx) {
+    cmd->add_option("-m,--model", model, "Model file (GGUF)")->required()->check(CLI::ExistingFile);
+    cmd->add_option("-t,--threads", threads, "Threads (default: all CPUs this process may use)")
+        ->check(CLI::Range(0, 1024));
+    if (with_ctx) {
+        cmd->add_option("-c,--ctx", ctx, "Context size in tokens (the f16 KV cache is sized by it)")
+            ->capture_default_str()
+            ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+    }
+    cmd->add_option("--head-type", head_type,
+                    "Re-quantize the output head at load time: q8_0, q6_k or q4_0 (fewer bytes read per token)")
+        ->check(CLI::IsMember({"q8_0", "q6_k", "q4_0"}, CLI::ignore_case));
+}
+
+int ModelOptions::thread_count() const { return threads > 0 ? threads : default_thread_count(); }
+
+llm::LoadOptions ModelOptions::load_options() const {
+    llm::LoadOptions o;
+    if (!head_type.empty()) o.head_type = weight_type(head_type).id;
+    return o;
+}
+
+void add_sampling_options(CLI::App* cmd, llm::SamplingParams& p) {
+    cmd->add_option("--temp", p.temperature, "Temperature (0: greedy)")->capture_default_str();
+    cmd->add_option("--top-k", p.top_k, "Keep the k most likely tokens (0: off)")->capture_default_str();
+    cmd->add_option("--top-p", p.top_p, "Keep the smallest set with this total probability (1: off)")
+        ->capture_default_str();
+    cmd->add_option("--min-p", p.min_p, "Drop tokens below this fraction of the best one's probability (0: off)")
+        ->capture_default_str();
+    cmd->add_option("--repeat-penalty", p.repeat_penalty, "Penalty for recently used tokens (1: off)")
+        ->capture_default_str();
+    cmd->add_option("--repeat-last-n", p.repeat_last_n, "How many recent tokens the penalty considers")
+        ->capture_default_str();
+    cmd->add_option("--seed", p.seed, "Random seed (same seed and settings: same tokens)")->capture_default_str();
+}
+
+LoadedModel load_model(const ModelOptions& o) {
+    LoadedModel m;
+    m.model = llm::Model::load(o.model, o.load_options());
+    m.tokenizer = std::make_unique<Tokenizer>(m.model->file().metadata());
+    if (m.tokenizer->vocab_size() != m.model->hp().n_vocab) {
+        fail(o.model, ": the tokenizer has ", m.tokenizer->vocab_size(), " tokens but the embedding has ",
+             m.model->hp().n_vocab, " rows");
+    }
+    return m;
+}
+
+}  // namespace lowbit::cli

@@ -1,0 +1,37 @@
+// Options shared by the commands that run a model (run, chat, score, bench generate).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lowbit/context.hpp"
+#include "lowbit/model.hpp"
+#include "lowbit/sampler.hpp"
+#include "lowbit/thread_pool.hpp"
+#include "lowbit/tokenizer.hpp"
+
+namespace lowbit::cli {
+
+struct ModelOptions {
+    std::string model;
+    int threads = 0;  // 0: every CPU this process may use
+    int64_t ctx = 4096;
+    std::string head_type;  // "", q8_0, q6_k, q4_0
+
+    void add_to(CLI::App* cmd, bool with_ctx = true);
+    int thread_count() const;
+    llm::LoadOptions load_options() const;
+};
+
+void add_sampling_options(CLI::App* cmd, llm::SamplingParams& p);
+
+// A loaded model with its tokenizer.
+struct LoadedModel {
+    std::unique_ptr<llm::Model> model;
+    std::unique_ptr<Tokenizer> tokenizer;
+};
+LoadedModel load_model(const ModelOptions& o);
+
+}  // namespace lowbit::cli
