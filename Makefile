@@ -46,13 +46,19 @@ test-fuzz: deps
 fuzz: deps
 	@scripts/run-fuzz.sh 600
 
+# The bundled model (models/tiny-bitnet, trained on the fortunes corpus): text, then speed.
+TINY := models/tiny-bitnet/tiny-bitnet.gguf
+DEMO_PROMPT := Q: What do you get when you cross
 demo: build
-	@$(LOWBIT) formats
+	@$(LOWBIT) run -m $(TINY) -p "$(DEMO_PROMPT)" -n 96 --temp 0.7 --top-k 40 --repeat-penalty 1.15 --seed 7
 	@echo
-	@$(LOWBIT) roundtrip --type all --rows 256 --cols 4096
+	@$(LOWBIT) bench generate -m $(TINY) -p 128 -n 64 -r 5
 
+# Kernel speed per type and ISA level (each against scalar), then the bundled model end to end.
 bench: build
-	@$(LOWBIT) roundtrip --type all --rows 1024 --cols 4096
+	@$(LOWBIT) bench kernels
+	@echo
+	@$(LOWBIT) bench generate -m $(TINY)
 
 clean:
 	rm -rf build

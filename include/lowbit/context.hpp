@@ -3,7 +3,9 @@
 // eval() takes the next tokens of a sequence: a prompt at once (prefill: every matrix product
 // is a GEMM over all its tokens) or one token (decode: GEMV). Every ternary/integer matmul
 // input is quantized per token to int8 (bitnet.cpp's rule); the output head takes f32 input.
-// K and V are cached in f16, sized by n_ctx. Work is split across a persistent thread pool.
+// K and V are cached in f16 by default (as llama.cpp does), or in f32 where exact agreement
+// with a float reference matters; the cache is sized by n_ctx. Work is split across a
+// persistent thread pool.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +19,11 @@
 
 namespace lowbit::llm {
 
+enum class KvCacheType { f16, f32 };
+
 class Context {
 public:
-    Context(const Model& model, int64_t n_ctx, ThreadPool& pool);
+    Context(const Model& model, int64_t n_ctx, ThreadPool& pool, KvCacheType kv_type = KvCacheType::f16);
 
     // Appends `tokens` at positions n_past() .. n_past() + size - 1. Writes the logits of the
     // last token (all_logits: of every token, row-major) into `logits`. Throws when the
@@ -28,6 +32,7 @@ public:
 
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }
+    KvCacheType kv_cache_type() const { return kv_type_; }
     void reset() { n_past_ = 0; }
     // Forgets every position from n on (n <= n_past()): the next eval continues there.
     void truncate(int64_t n);
@@ -47,7 +52,9 @@ private:
     ThreadPool& pool_;
     int64_t n_ctx_;
     int64_t n_past_ = 0;
-    std::vector<uint16_t> k_cache_, v_cache_;  // [layer][position][kv_dim], f16
+    KvCacheType kv_type_;
+    std::vector<uint16_t> k_cache_, v_cache_;        // [layer][position][kv_dim], f16
+    std::vector<float> k_cache_f32_, v_cache_f32_;  // the same, when kv_type_ is f32
     std::map<std::string, uint64_t> kernel_calls_;
 
     // Work buffers, sized for `capacity_` tokens at a time (grown on demand).

@@ -41,13 +41,19 @@ void rope_norm(float* v, int64_t rope_dim, const float* cos_t, const float* sin_
 
 }  // namespace
 
-Context::Context(const Model& model, int64_t n_ctx, ThreadPool& pool) : model_(model), pool_(pool), n_ctx_(n_ctx) {
+Context::Context(const Model& model, int64_t n_ctx, ThreadPool& pool, KvCacheType kv_type)
+    : model_(model), pool_(pool), n_ctx_(n_ctx), kv_type_(kv_type) {
     const HyperParameters& h = model.hp();
     if (n_ctx < 1 || n_ctx > (int64_t{1} << 20)) fail("context size ", n_ctx, " is out of range (1 .. 1048576)");
     const int64_t kv_dim = h.n_head_kv * h.head_dim;
     const auto cache = static_cast<std::size_t>(h.n_layer * n_ctx * kv_dim);
-    k_cache_.assign(cache, 0);
-    v_cache_.assign(cache, 0);
+    if (kv_type_ == KvCacheType::f32) {
+        k_cache_f32_.assign(cache, 0.0f);
+        v_cache_f32_.assign(cache, 0.0f);
+    } else {
+        k_cache_.assign(cache, 0);
+        v_cache_.assign(cache, 0);
+    }
     // inv_freq as PyTorch's rotary embedding computes it: 1 / theta^(2i / d), in f32
     inv_freq_.resize(static_cast<std::size_t>(h.rope_dim / 2));
     for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
@@ -121,8 +127,12 @@ void Context::attention(std::size_t layer, int64_t n) {
     const HyperParameters& h = model_.hp();
     const int64_t hd = h.head_dim, q_dim = h.n_head * hd, kv_dim = h.n_head_kv * hd;
     const int64_t group = h.n_head / h.n_head_kv;
-    const uint16_t* kc = k_cache_.data() + layer * static_cast<std::size_t>(n_ctx_ * kv_dim);
-    const uint16_t* vc = v_cache_.data() + layer * static_cast<std::size_t>(n_ctx_ * kv_dim);
+    const std::size_t layer_at = layer * static_cast<std::size_t>(n_ctx_ * kv_dim);
+    const bool f32 = kv_type_ == KvCacheType::f32;
+    const uint16_t* kc = f32 ? nullptr : k_cache_.data() + layer_at;
+    const uint16_t* vc = f32 ? nullptr : v_cache_.data() + layer_at;
+    const float* kc32 = f32 ? k_cache_f32_.data() + layer_at : nullptr;
+    const float* vc32 = f32 ? v_cache_f32_.data() + layer_at : nullptr;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     const kernels::CoreKernels& core = kernels::active_core_kernels();
     const int64_t pairs = n * h.n_head;
@@ -135,7 +145,8 @@ void Context::attention(std::size_t layer, int64_t n) {
             const int64_t g = head / group;
             float max = -INFINITY;
             for (int64_t j = 0; j <= pos; ++j) {
-                scores[j] = core.dot_f16_f32(kc + j * kv_dim + g * hd, q, hd) * scale;
+                const int64_t at = j * kv_dim + g * hd;
+                scores[j] = (f32 ? core.dot_f32(kc32 + at, q, hd) : core.dot_f16_f32(kc + at, q, hd)) * scale;
                 max = std::max(max, scores[j]);
             }
             double sum = 0;
@@ -146,7 +157,15 @@ void Context::attention(std::size_t layer, int64_t n) {
             const auto inv = static_cast<float>(1.0 / sum);
             float* out = attn_.data() + t * q_dim + head * hd;
             std::fill(out, out + hd, 0.0f);
-            for (int64_t j = 0; j <= pos; ++j) core.axpy_f16_f32(out, vc + j * kv_dim + g * hd, scores[j] * inv, hd);
+            for (int64_t j = 0; j <= pos; ++j) {
+                const int64_t at = j * kv_dim + g * hd;
+                const float a = scores[j] * inv;
+                if (f32) {
+                    for (int64_t i = 0; i < hd; ++i) out[i] += a * vc32[at + i];
+                } else {
+                    core.axpy_f16_f32(out, vc + at, a, hd);
+                }
+            }
         }
     });
 }
@@ -174,8 +193,13 @@ void Context::layer_forward(std::size_t layer, int64_t n) {
         for (int64_t head = 0; head < h.n_head; ++head) rope(q_.data() + t * q_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
         for (int64_t head = 0; head < h.n_head_kv; ++head) rope(k_.data() + t * kv_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
         const std::size_t at = (layer * static_cast<std::size_t>(n_ctx_) + static_cast<std::size_t>(n_past_ + t)) * kv_dim;
-        core.f32_to_f16_row(k_.data() + t * kv_dim, k_cache_.data() + at, kv_dim);
-        core.f32_to_f16_row(v_.data() + t * kv_dim, v_cache_.data() + at, kv_dim);
+        if (kv_type_ == KvCacheType::f32) {
+            std::copy_n(k_.data() + t * kv_dim, kv_dim, k_cache_f32_.data() + at);
+            std::copy_n(v_.data() + t * kv_dim, kv_dim, v_cache_f32_.data() + at);
+        } else {
+            core.f32_to_f16_row(k_.data() + t * kv_dim, k_cache_.data() + at, kv_dim);
+            core.f32_to_f16_row(v_.data() + t * kv_dim, v_cache_.data() + at, kv_dim);
+        }
     }
     attention(layer, n);
     if (h.sub_norms) {

@@ -93,6 +93,7 @@ std::string receipt_json(const Context& ctx, const RunInfo& run) {
         {"kernels_invoked", kernels},
         {"threads", run.threads},
         {"context_size", ctx.n_ctx()},
+        {"kv_cache_type", ctx.kv_cache_type() == KvCacheType::f32 ? "f32" : "f16"},
         {"prompt_tokens", s.prompt_tokens},
         {"generated_tokens", s.generated_tokens},
         {"stop_reason", std::string(stop_reason_name(run.reason))},

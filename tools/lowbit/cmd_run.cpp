@@ -53,7 +53,7 @@ void run(RunOptions& o) {
         prompt = tok.encode(o.prompt, tok.add_bos(), /*parse_special=*/true);
     }
     ThreadPool pool(o.model.thread_count());
-    llm::Context ctx(*m.model, o.model.ctx, pool);
+    llm::Context ctx(*m.model, o.model.context_size(*m.model), pool, o.model.kv_cache_type());
     const bool stream = !o.json;
     const llm::GenerateResult r = llm::generate(ctx, tok, prompt, o.generate, [&](std::string_view text) {
         if (stream) {
@@ -90,7 +90,7 @@ void chat(RunOptions& o) {
     const ChatFormatChoice choice = choose_chat_format(tok.chat_template());
     if (!choice.warning.empty()) fmt::print(stderr, "lowbit: warning: {}\n", choice.warning);
     ThreadPool pool(o.model.thread_count());
-    llm::Context ctx(*m.model, o.model.ctx, pool);
+    llm::Context ctx(*m.model, o.model.context_size(*m.model), pool, o.model.kv_cache_type());
     std::vector<ChatMessage> messages;
     if (!o.system.empty()) messages.push_back({"system", o.system});
     std::vector<int32_t> in_context;  // exactly the tokens the context holds

@@ -18,7 +18,7 @@ namespace {
 struct ScoreOptions {
     ModelOptions model;
     std::string file;
-    int64_t window = 512;
+    int64_t window = 0;  // 0: 512, or the model's training context when that is shorter
     bool json = false;
 };
 
@@ -34,18 +34,23 @@ void score(const ScoreOptions& o) {
     const LoadedModel m = load_model(o.model);
     const std::string text = read_text(o.file);
     const std::vector<int32_t> tokens = m.tokenizer->encode(text, m.tokenizer->add_bos(), /*parse_special=*/false);
+    int64_t window = o.window;
+    if (window == 0) {
+        const int64_t trained = m.model->hp().n_ctx_train;
+        window = trained >= 2 && trained < 512 ? trained : 512;
+    }
     ThreadPool pool(o.model.thread_count());
-    llm::Context ctx(*m.model, o.window, pool);
+    llm::Context ctx(*m.model, window, pool);
     const auto start = std::chrono::steady_clock::now();
-    const llm::PerplexityResult r = llm::perplexity(ctx, tokens, o.window);
+    const llm::PerplexityResult r = llm::perplexity(ctx, tokens, window);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (o.json) {
         nlohmann::json j = {{"perplexity", r.perplexity}, {"mean_nll", r.mean_nll}, {"scored_tokens", r.scored_tokens},
-                            {"windows", r.windows}, {"window", o.window}, {"tokens", tokens.size()}};
+                            {"windows", r.windows}, {"window", window}, {"tokens", tokens.size()}};
         fmt::print("{}\n", j.dump(2));
     } else {
         fmt::print("perplexity {:.4f} over {} tokens ({} windows of up to {}; {} tokens in the file), {:.1f} tok/s\n",
-                   r.perplexity, r.scored_tokens, r.windows, o.window, tokens.size(),
+                   r.perplexity, r.scored_tokens, r.windows, window, tokens.size(),
                    static_cast<double>(tokens.size()) / seconds);
     }
 }
@@ -57,8 +62,9 @@ void add_score_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("score", "Perplexity of a model on a text file");
     o->model.add_to(cmd, /*with_ctx=*/false);
     cmd->add_option("-f,--file", o->file, "Text file")->required()->check(CLI::ExistingFile);
-    cmd->add_option("-w,--window", o->window, "Tokens per window (each scored in a fresh context)")
-        ->capture_default_str()
+    cmd->add_option("-w,--window", o->window,
+                    "Tokens per window, each scored in a fresh context (default: 512, or the model's training "
+                    "context if shorter)")
         ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
     cmd->add_flag("--json", o->json, "Print the result as JSON");
     cmd->callback([o] { score(*o); });

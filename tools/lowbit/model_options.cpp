@@ -9,13 +9,27 @@ void ModelOptions::add_to(CLI::App* cmd, bool with_ctx) {
     cmd->add_option("-t,--threads", threads, "Threads (default: all CPUs this process may use)")
         ->check(CLI::Range(0, 1024));
     if (with_ctx) {
-        cmd->add_option("-c,--ctx", ctx, "Context size in tokens (the f16 KV cache is sized by it)")
-            ->capture_default_str()
+        cmd->add_option("-c,--ctx", ctx,
+                        "Context size in tokens; the f16 KV cache is sized by it (default: the model's training context)")
             ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+        cmd->add_option("--cache-type", cache_type,
+                        "KV cache element type: f16 (as llama.cpp) or f32 (exact agreement with a float reference)")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"f16", "f32"}, CLI::ignore_case));
     }
     cmd->add_option("--head-type", head_type,
                     "Re-quantize the output head at load time: q8_0, q6_k or q4_0 (fewer bytes read per token)")
         ->check(CLI::IsMember({"q8_0", "q6_k", "q4_0"}, CLI::ignore_case));
+}
+
+int64_t ModelOptions::context_size(const llm::Model& model) const {
+    if (ctx > 0) return ctx;
+    const int64_t trained = model.hp().n_ctx_train;
+    return trained >= 16 ? trained : 4096;
+}
+
+llm::KvCacheType ModelOptions::kv_cache_type() const {
+    return cache_type == "f32" || cache_type == "F32" ? llm::KvCacheType::f32 : llm::KvCacheType::f16;
 }
 
 int ModelOptions::thread_count() const { return threads > 0 ? threads : default_thread_count(); }

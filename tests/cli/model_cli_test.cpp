@@ -1,0 +1,120 @@
+// The model commands end to end: make-model, run (text, JSON, receipt), score, and their
+// errors. The bundled trained model (models/tiny-bitnet) ties the CLI to PyTorch's outputs
+// recorded in its parity fixture.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/cli_run.hpp"
+#include "io/io_test_util.hpp"
+
+namespace lowbit::test {
+namespace {
+
+const std::filesystem::path kTiny = LOWBIT_TINY_BITNET_DIR;
+
+nlohmann::json fixture() {
+    std::ifstream in(kTiny / "parity_fixture.json");
+    return nlohmann::json::parse(in);
+}
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+}
+
+TEST(ModelCli, RunGreedyGivesPyTorchsContinuation) {
+    TempDir dir;
+    const auto f = fixture();
+    const auto& p = f["prompts"][0];
+    const std::string model = (kTiny / "tiny-bitnet.gguf").string();
+    const CliRun r = lowbit(dir, "run -t 1 --temp 0 -n 32 --cache-type f32 --json -m " + quoted(model) + " -p " +
+                                     quoted(p["text"].get<std::string>()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    const auto want = p["greedy"]["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(j["tokens"].get<std::vector<int32_t>>(), std::vector<int32_t>(want.begin(), want.begin() + 32));
+    EXPECT_EQ(j["prompt_tokens"].get<int>(), static_cast<int>(p["ids"].size()));
+    EXPECT_EQ(j["stop_reason"], "budget");
+}
+
+TEST(ModelCli, ScoreMatchesPyTorchPerplexity) {
+    TempDir dir;
+    const auto f = fixture();
+    const auto& want = f["perplexity"];
+    const CliRun r = lowbit(dir, "score -t 1 --json -w " + std::to_string(want["window"].get<int>()) + " -m " +
+                                     quoted((kTiny / "tiny-bitnet.gguf").string()) + " -f " +
+                                     quoted((kTiny / want["text_file"].get<std::string>()).string()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tokens"].get<int64_t>(), want["n_tokens"].get<int64_t>());
+    EXPECT_EQ(j["scored_tokens"].get<int64_t>(), want["n_scored"].get<int64_t>());
+    const double ppl = j["perplexity"], torch = want["ppl"];
+    EXPECT_LE(std::fabs(ppl / torch - 1.0), 0.01) << "lowbit " << ppl << ", PyTorch " << torch;
+}
+
+// The receipt names the kernels at the level that ran them: forcing a level with LOWBIT_ISA, as
+// a user would, shows in it, and every level gives the same greedy tokens.
+TEST(ModelCli, ReceiptNamesTheLevelThatRan) {
+    TempDir dir;
+    const std::string model = (dir / "m.gguf").string();
+    ASSERT_EQ(lowbit(dir, "make-model --preset tiny --seed 3 -o " + quoted(model)).status, 0);
+    nlohmann::json first_tokens;
+    for (const std::string level : {"scalar", "avx2"}) {
+        const auto receipt = dir / ("receipt_" + level + ".json");
+        const auto out = dir / ("out_" + level + ".json");
+        const std::string cmd = "env LOWBIT_ISA=" + level + " " + quoted(LOWBIT_CLI_PATH) +
+                                " run -t 1 --temp 0 -n 4 -p hello --json -m " + quoted(model) + " --receipt " +
+                                quoted(receipt.string()) + " >" + quoted(out.string());
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+        const auto j = read_json(receipt);
+        EXPECT_EQ(j["build"]["isa_selected"], level);
+        ASSERT_FALSE(j["kernels_invoked"].empty());
+        for (const auto& [name, calls] : j["kernels_invoked"].items()) {
+            EXPECT_TRUE(name.ends_with("/" + level)) << name << " under LOWBIT_ISA=" << level;
+            EXPECT_GT(calls.get<int64_t>(), 0);
+        }
+        const auto tokens = read_json(out)["tokens"];
+        EXPECT_EQ(tokens.size(), 4u);
+        if (first_tokens.is_null()) first_tokens = tokens;
+        EXPECT_EQ(tokens, first_tokens) << level;
+    }
+}
+
+TEST(ModelCli, ErrorsNameTheFileAndLeaveNothingBehind) {
+    TempDir dir;
+    // a truncated model
+    const std::string model = (dir / "m.gguf").string();
+    ASSERT_EQ(lowbit(dir, "make-model --preset tiny -o " + quoted(model)).status, 0);
+    const std::string cut = (dir / "cut.gguf").string();
+    std::filesystem::copy_file(model, cut);
+    std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
+    const CliRun truncated = lowbit(dir, "run -m " + quoted(cut) + " -p hi -n 2");
+    EXPECT_EQ(truncated.status, 1);
+    EXPECT_TRUE(contains(truncated.err, "cut.gguf")) << truncated.err;
+
+    // not a model at all
+    write_text(dir / "text.gguf", "hello");
+    const CliRun text = lowbit(dir, "score -m " + quoted((dir / "text.gguf").string()) + " -f " +
+                                        quoted((dir / "text.gguf").string()));
+    EXPECT_EQ(text.status, 1);
+    EXPECT_TRUE(contains(text.err, "text.gguf")) << text.err;
+
+    // an output folder that does not exist: an error, and no partial file anywhere
+    const CliRun no_dir = lowbit(dir, "make-model --preset tiny -o " + quoted((dir / "missing" / "x.gguf").string()));
+    EXPECT_NE(no_dir.status, 0);
+    EXPECT_FALSE(std::filesystem::exists(dir / "missing"));
+
+    // an unknown weight type is named
+    const CliRun bad_type = lowbit(dir, "make-model --type Q9_9 -o " + quoted((dir / "y.gguf").string()));
+    EXPECT_NE(bad_type.status, 0);
+    EXPECT_TRUE(contains(bad_type.err, "Q9_9")) << bad_type.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "y.gguf"));
+}
+
+}  // namespace
+}  // namespace lowbit::test

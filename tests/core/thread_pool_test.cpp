@@ -1,0 +1,64 @@
+// ThreadPool: every index of a parallel_for is visited exactly once, chunk boundaries fall on
+// multiples of the grain, and an exception in any part reaches the caller.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+#include "lowbit/thread_pool.hpp"
+
+namespace lowbit::test {
+namespace {
+
+TEST(ThreadPool, ParallelForVisitsEveryIndexOnce) {
+    for (int threads : {1, 2, 3, 5}) {
+        ThreadPool pool(threads);
+        for (int64_t n : {1, 7, 64, 1000, 4099}) {
+            for (int64_t grain : {1, 16, 64, 5000}) {
+                std::vector<std::atomic<int>> seen(static_cast<std::size_t>(n));
+                std::atomic<bool> misaligned{false};
+                pool.parallel_for(n, grain, [&](int64_t begin, int64_t end) {
+                    if (begin % grain != 0 || (end % grain != 0 && end != n) || begin >= end) misaligned = true;
+                    for (int64_t i = begin; i < end; ++i) seen[static_cast<std::size_t>(i)]++;
+                });
+                EXPECT_FALSE(misaligned) << threads << " threads, n " << n << ", grain " << grain;
+                for (int64_t i = 0; i < n; ++i) {
+                    ASSERT_EQ(seen[static_cast<std::size_t>(i)].load(), 1)
+                        << threads << " threads, n " << n << ", grain " << grain << ", index " << i;
+                }
+            }
+        }
+    }
+}
+
+TEST(ThreadPool, RunGivesEveryThreadItsIndex) {
+    ThreadPool pool(3);
+    std::vector<std::atomic<int>> seen(3);
+    pool.run([&](int index, int count) {
+        EXPECT_EQ(count, 3);
+        seen[static_cast<std::size_t>(index)]++;
+    });
+    for (auto& s : seen) EXPECT_EQ(s.load(), 1);
+}
+
+TEST(ThreadPool, ExceptionReachesTheCaller) {
+    ThreadPool pool(2);
+    EXPECT_THROW(pool.parallel_for(100, 1, [](int64_t begin, int64_t) {
+        if (begin > 0) throw std::runtime_error("part failed");
+    }), std::runtime_error);
+    // and the pool still works afterwards
+    std::atomic<int64_t> sum{0};
+    pool.parallel_for(10, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) sum += i;
+    });
+    EXPECT_EQ(sum.load(), 45);
+}
+
+TEST(ThreadPool, RejectsBadThreadCounts) {
+    EXPECT_ANY_THROW(ThreadPool(0));
+    EXPECT_ANY_THROW(ThreadPool(2000));
+}
+
+}  // namespace
+}  // namespace lowbit::test
