@@ -165,6 +165,20 @@ def pretokenize(text):
     return _PRETOK.findall(text)
 
 
+def merge_pair(sym, a, b, new):
+    """`sym` with every non-overlapping (a, b), left to right, replaced by `new`."""
+    out = []
+    i = 0
+    while i < len(sym):
+        if i + 1 < len(sym) and sym[i] == a and sym[i + 1] == b:
+            out.append(new)
+            i += 2
+        else:
+            out.append(sym[i])
+            i += 1
+    return out
+
+
 def train_bpe(text, n_tokens):
     """Standard BPE training on pre-tokenized words. Returns (token_bytes, merges) where
     token_bytes[id] is the byte string of token id (ids 0..255 are the single bytes) and
@@ -219,15 +233,7 @@ def train_bpe(text, n_tokens):
                 ws = pair_where.get(p)
                 if ws is not None:
                     ws.discard(wi)
-            out = []
-            i = 0
-            while i < len(sym):
-                if i + 1 < len(sym) and sym[i] == a and sym[i + 1] == b:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(sym[i])
-                    i += 1
+            out = merge_pair(sym, a, b, new)
             words[wi] = out
             for p in zip(out, out[1:]):
                 pair_count[p] += fr
@@ -282,16 +288,7 @@ class Tokenizer:
             if best is None:
                 break
             _, (a, b), new = best
-            out = []
-            i = 0
-            while i < len(sym):
-                if i + 1 < len(sym) and sym[i] == a and sym[i + 1] == b:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(sym[i])
-                    i += 1
-            sym = out
+            sym = merge_pair(sym, a, b, new)
         return sym
 
     def encode_word(self, w):

@@ -90,29 +90,38 @@ TEST(TinyBitnetParity, TokenizerGivesTheFixtureIds) {
     }
 }
 
-using TinyBitnetLogits = AtIsa;
-
-// Full logits at the checked positions of every prompt: cosine >= 0.999 and the same top-1.
-TEST_P(TinyBitnetLogits, MatchPyTorch) {
-    const Bundle& b = bundle();
-    const int64_t n_vocab = b.model->hp().n_vocab;
-    ThreadPool pool(2);
-    llm::Context ctx(*b.model, b.model->hp().n_ctx_train, pool, llm::KvCacheType::f32);
-    for (const auto& p : b.fixture["prompts"]) {
+// Evaluates every prompt's logits_input_ids at once in `ctx` and calls
+// check(text, position, lowbit's logits, PyTorch's logits) at each position the fixture holds.
+template <class Check>
+void for_each_checked_position(llm::Context& ctx, const nlohmann::json& fixture, Check check) {
+    const int64_t n_vocab = ctx.model().hp().n_vocab;
+    for (const auto& p : fixture["prompts"]) {
         const auto input = as_vector<int32_t>(p["logits_input_ids"]);
         ctx.reset();
         std::vector<float> logits;
         ctx.eval(input, logits, /*all_logits=*/true);
         ASSERT_EQ(static_cast<int64_t>(logits.size()), static_cast<int64_t>(input.size()) * n_vocab);
-        for (const auto& check : p["logits"]) {
-            const int64_t pos = check["position"];
-            const auto want = as_vector<float>(check["values"]);
+        for (const auto& at : p["logits"]) {
+            const int64_t pos = at["position"];
+            const auto want = as_vector<float>(at["values"]);
             ASSERT_EQ(static_cast<int64_t>(want.size()), n_vocab);
             const std::span<const float> got(logits.data() + pos * n_vocab, static_cast<std::size_t>(n_vocab));
-            EXPECT_GE(cosine(got, want), 0.999) << p["text"] << " position " << pos;
-            EXPECT_EQ(argmax(got), argmax(want)) << p["text"] << " position " << pos;
+            check(p["text"].get<std::string>(), pos, got, std::span<const float>(want));
         }
     }
+}
+
+using TinyBitnetLogits = AtIsa;
+
+// Full logits at the checked positions of every prompt: cosine >= 0.999 and the same top-1.
+TEST_P(TinyBitnetLogits, MatchPyTorch) {
+    const Bundle& b = bundle();
+    ThreadPool pool(2);
+    llm::Context ctx(*b.model, b.model->hp().n_ctx_train, pool, llm::KvCacheType::f32);
+    for_each_checked_position(ctx, b.fixture, [](const std::string& text, int64_t pos, auto got, auto want) {
+        EXPECT_GE(cosine(got, want), 0.999) << text << " position " << pos;
+        EXPECT_EQ(argmax(got), argmax(want)) << text << " position " << pos;
+    });
 }
 
 using TinyBitnetGreedy = AtIsa;
@@ -156,21 +165,11 @@ INSTANTIATE_TEST_SUITE_P(Levels, TinyBitnetGreedy, ::testing::Values(Isa::avx2, 
 // ties can change the top token.
 TEST(TinyBitnetParity, F16KvCacheStaysClose) {
     const Bundle& b = bundle();
-    const int64_t n_vocab = b.model->hp().n_vocab;
     ThreadPool pool(1);
     llm::Context ctx(*b.model, b.model->hp().n_ctx_train, pool, llm::KvCacheType::f16);
-    for (const auto& p : b.fixture["prompts"]) {
-        const auto input = as_vector<int32_t>(p["logits_input_ids"]);
-        ctx.reset();
-        std::vector<float> logits;
-        ctx.eval(input, logits, /*all_logits=*/true);
-        for (const auto& check : p["logits"]) {
-            const int64_t pos = check["position"];
-            const auto want = as_vector<float>(check["values"]);
-            const std::span<const float> got(logits.data() + pos * n_vocab, static_cast<std::size_t>(n_vocab));
-            EXPECT_GE(cosine(got, want), 0.999) << p["text"] << " position " << pos;
-        }
-    }
+    for_each_checked_position(ctx, b.fixture, [](const std::string& text, int64_t pos, auto got, auto want) {
+        EXPECT_GE(cosine(got, want), 0.999) << text << " position " << pos;
+    });
 }
 
 // The held-out perplexity is checked through `lowbit score` (tests/cli/model_cli_test.cpp).
