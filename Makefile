@@ -22,7 +22,9 @@ build-neon: deps
 	@cmake --preset neon >/dev/null
 	@cmake --build --preset neon
 
-# The whole suite: Release with g++, ASan+UBSan with clang++ (both -Werror), the NEON kernels
+# The whole suite: Release with g++, ASan+UBSan with clang++ (both -Werror; the ASan build
+# compiles the avx2, avx512_vnni and amx kernel levels: the VNNI-less variants run the same
+# code with another dot-product instruction), the NEON kernels
 # under qemu-aarch64, then each libFuzzer target (model-file parsers) for 60 s, failing on any
 # finding. Before each ctest run the tokenizer tests' oracle (the npm package
 # llama3-tokenizer-js) is installed into the build tree if it is not there yet.

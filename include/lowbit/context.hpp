@@ -2,7 +2,8 @@
 //
 // eval() takes the next tokens of a sequence: a prompt at once (prefill: every matrix product
 // is a GEMM over all its tokens) or one token (decode: GEMV). Every ternary/integer matmul
-// input is quantized per token to int8 (bitnet.cpp's rule); the output head takes f32 input.
+// input is quantized per token to int8 (bitnet.cpp's rule), a quantized head's too; a float
+// head (F16/BF16/F32, e.g. the tied embedding) takes f32 input.
 // K and V are cached in f16 by default (as llama.cpp does), or in f32 where exact agreement
 // with a float reference matters; the cache is sized by n_ctx. Work is split across a
 // persistent thread pool.

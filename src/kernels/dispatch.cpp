@@ -13,12 +13,17 @@
 
 namespace lowbit::kernels {
 
+// One macro per level compiled into this build (CMake: LOWBIT_X86_LEVELS, or the NEON pair).
 #if defined(LOWBIT_HAVE_AVX2_KERNELS)
 extern const LevelTable kAvx2Table;
+#endif
+#if defined(LOWBIT_HAVE_AVX2_VNNI_KERNELS)
 extern const LevelTable kAvx2VnniTable;
 #endif
 #if defined(LOWBIT_HAVE_AVX512_KERNELS)
 extern const LevelTable kAvx512Table;
+#endif
+#if defined(LOWBIT_HAVE_AVX512_VNNI_KERNELS)
 extern const LevelTable kAvx512VnniTable;
 #endif
 #if defined(LOWBIT_HAVE_AMX_KERNELS)
@@ -26,6 +31,8 @@ extern const LevelTable kAmxTable;
 #endif
 #if defined(LOWBIT_HAVE_NEON_KERNELS)
 extern const LevelTable kNeonTable;
+#endif
+#if defined(LOWBIT_HAVE_NEON_DOTPROD_KERNELS)
 extern const LevelTable kNeonDotprodTable;
 #endif
 
@@ -35,10 +42,14 @@ const LevelTable* level_table(Isa isa) {
     switch (isa) {
 #if defined(LOWBIT_HAVE_AVX2_KERNELS)
         case Isa::avx2: return &kAvx2Table;
+#endif
+#if defined(LOWBIT_HAVE_AVX2_VNNI_KERNELS)
         case Isa::avx2_vnni: return &kAvx2VnniTable;
 #endif
 #if defined(LOWBIT_HAVE_AVX512_KERNELS)
         case Isa::avx512: return &kAvx512Table;
+#endif
+#if defined(LOWBIT_HAVE_AVX512_VNNI_KERNELS)
         case Isa::avx512_vnni: return &kAvx512VnniTable;
 #endif
 #if defined(LOWBIT_HAVE_AMX_KERNELS)
@@ -46,6 +57,8 @@ const LevelTable* level_table(Isa isa) {
 #endif
 #if defined(LOWBIT_HAVE_NEON_KERNELS)
         case Isa::neon: return &kNeonTable;
+#endif
+#if defined(LOWBIT_HAVE_NEON_DOTPROD_KERNELS)
         case Isa::neon_dotprod: return &kNeonDotprodTable;
 #endif
         default: return nullptr;

@@ -251,12 +251,22 @@ void Context::eval(std::span<const int32_t> tokens, std::vector<float>& logits, 
     const int64_t first = all_logits ? 0 : n - 1;
     logits.resize(static_cast<std::size_t>((n - first) * h.n_vocab));
     for (int64_t t = first; t < n; ++t) {
-        float* normed = h_.data() + t * d;
-        rms_norm(x_.data() + t * d, model_.output_norm().data(), d, h.rms_eps, normed);
-        float* out = logits.data() + (t - first) * h.n_vocab;
-        pool_.parallel_for(h.n_vocab, kRowGrain,
-                           [&](int64_t r0, int64_t r1) { head.type->active.gemv_f32(head.view, r0, r1, normed, out + r0); });
-        count("gemv_f32", *head.type, reinterpret_cast<const void*>(head.type->active.gemv_f32));
+        rms_norm(x_.data() + t * d, model_.output_norm().data(), d, h.rms_eps, h_.data() + t * d);
+    }
+    const TypeId head_id = head.type->id;
+    if (head_id == TypeId::F32 || head_id == TypeId::F16 || head_id == TypeId::BF16) {
+        // a float head (the tied embedding of the bitnet files) takes the f32 activations
+        for (int64_t t = first; t < n; ++t) {
+            const float* normed = h_.data() + t * d;
+            float* out = logits.data() + (t - first) * h.n_vocab;
+            pool_.parallel_for(h.n_vocab, kRowGrain,
+                               [&](int64_t r0, int64_t r1) { head.type->active.gemv_f32(head.view, r0, r1, normed, out + r0); });
+            count("gemv_f32", *head.type, reinterpret_cast<const void*>(head.type->active.gemv_f32));
+        }
+    } else {
+        // a quantized head (Q6_K, Q8_0, Q4_0 ...) takes int8 activations through its integer
+        // kernels, as llama.cpp and bitnet.cpp do (they use Q8_K/Q8_0 blocks; here one scale per token)
+        matmul(head, h_.data() + first * d, n - first, d, logits.data(), h.n_vocab);
     }
     n_past_ += n;
 }

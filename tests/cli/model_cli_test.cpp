@@ -43,6 +43,11 @@ TEST(ModelCli, RunGreedyGivesPyTorchsContinuation) {
 }
 
 TEST(ModelCli, ScoreMatchesPyTorchPerplexity) {
+#if defined(LOWBIT_SANITIZED)
+    // 47k tokens take a minute under ASan; the release run checks the figure, and the
+    // perplexity code runs under the sanitizers in ModelCli.ScoreRunsOnAShortText.
+    GTEST_SKIP() << "the release build checks the held-out perplexity";
+#endif
     TempDir dir;
     const auto f = fixture();
     const auto& want = f["perplexity"];
@@ -55,6 +60,20 @@ TEST(ModelCli, ScoreMatchesPyTorchPerplexity) {
     EXPECT_EQ(j["scored_tokens"].get<int64_t>(), want["n_scored"].get<int64_t>());
     const double ppl = j["perplexity"], torch = want["ppl"];
     EXPECT_LE(std::fabs(ppl / torch - 1.0), 0.01) << "lowbit " << ppl << ", PyTorch " << torch;
+}
+
+TEST(ModelCli, ScoreRunsOnAShortText) {
+    TempDir dir;
+    write_text(dir / "short.txt", "Q: What do you get when you cross a fortune with a cookie?\nA: A fortune cookie.\n");
+    const CliRun r = lowbit(dir, "score -t 2 -w 16 --json -m " + quoted((kTiny / "tiny-bitnet.gguf").string()) +
+                                     " -f " + quoted((dir / "short.txt").string()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["window"].get<int>(), 16);
+    EXPECT_EQ(j["scored_tokens"].get<int64_t>(), j["tokens"].get<int64_t>() - j["windows"].get<int64_t>());
+    // a trained model is far better than uniform over its 2048 tokens on corpus-like text
+    EXPECT_GT(j["perplexity"].get<double>(), 1.0);
+    EXPECT_LT(j["perplexity"].get<double>(), 2048.0);
 }
 
 // The receipt names the kernels at the level that ran them: forcing a level with LOWBIT_ISA, as
