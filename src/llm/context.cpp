@@ -214,10 +214,13 @@ void Context::layer_forward(std::size_t layer, int64_t n) {
     for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), d, h.rms_eps, h_.data() + t * d);
     matmul(L.gate, h_.data(), n, d, gate_.data(), ff);
     matmul(L.up, h_.data(), n, d, up_.data(), ff);
-    for (int64_t i = 0; i < n * ff; ++i) {
-        const float g = gate_[i];
-        const float a = h.ffn == FeedForward::relu_squared ? (g > 0 ? g * g : 0.0f) : g / (1.0f + std::exp(-g));
-        gate_[i] = a * up_[i];
+    // one loop per activation, so that the ReLU^2 one vectorizes (no call to exp in it)
+    float* __restrict gate = gate_.data();
+    const float* __restrict up = up_.data();
+    if (h.ffn == FeedForward::relu_squared) {
+        for (int64_t i = 0; i < n * ff; ++i) gate[i] = (gate[i] > 0 ? gate[i] * gate[i] : 0.0f) * up[i];
+    } else {
+        for (int64_t i = 0; i < n * ff; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
     }
     if (h.sub_norms) {
         for (int64_t t = 0; t < n; ++t) {
