@@ -52,7 +52,8 @@ fuzz: deps
 TINY := models/tiny-bitnet/tiny-bitnet.gguf
 DEMO_PROMPT := Q: What do you get when you cross
 demo: build
-	@$(LOWBIT) run -m $(TINY) -p "$(DEMO_PROMPT)" -n 96 --temp 0.7 --top-k 40 --repeat-penalty 1.15 --seed 7
+	@printf '%s' "$(DEMO_PROMPT)"
+	@$(LOWBIT) run -m $(TINY) -p "$(DEMO_PROMPT)" -n 96 --temp 0.7 --top-k 40 --repeat-penalty 1.15 --seed 11
 	@echo
 	@$(LOWBIT) bench generate -m $(TINY) -p 128 -n 64 -r 5
 

@@ -225,9 +225,13 @@ void run_bench_generate(const BenchGenerateOptions& o) {
                                    static_cast<double>(kv_bytes_per_position) * static_cast<double>(o.generate) / 2.0;
     const double tg_median = tg.empty() ? 0 : median(tg);
     const double effective = bytes_per_token * tg_median;
+    // peak RSS of the model runs, before the 1 GiB bandwidth buffer adds to it
+    const uint64_t peak_rss = llm::peak_rss_bytes();
     const double bandwidth = o.measure_bandwidth ? read_bandwidth(pool) : 0.0;
     const std::string name = std::filesystem::path(o.model.model).filename().string();
-    const double size_gib = static_cast<double>(model.file().file_size()) / (1024.0 * 1024 * 1024);
+    const auto file_bytes = static_cast<double>(model.file().file_size());
+    const std::string size = file_bytes >= 1024.0 * 1024 * 1024 ? fmt::format("{:.2f} GiB", file_bytes / (1024.0 * 1024 * 1024))
+                                                                 : fmt::format("{:.2f} MiB", file_bytes / (1024.0 * 1024));
     if (o.json) {
         nlohmann::json j = {{"model", o.model.model},
                             {"size_bytes", model.file().file_size()},
@@ -239,7 +243,7 @@ void run_bench_generate(const BenchGenerateOptions& o) {
                             {"bytes_per_token", bytes_per_token},
                             {"effective_bytes_per_second", effective},
                             {"read_bandwidth_bytes_per_second", bandwidth},
-                            {"peak_rss_bytes", llm::peak_rss_bytes()},
+                            {"peak_rss_bytes", peak_rss},
                             {"build", llm::build_description()}};
         fmt::print("{}\n", j.dump(2));
         return;
@@ -252,7 +256,7 @@ void run_bench_generate(const BenchGenerateOptions& o) {
         if (v.empty()) return;
         std::string all;
         for (double x : v) all += fmt::format("{}{:.1f}", all.empty() ? "" : " ", x);
-        fmt::print("| {} | {:.2f} GiB | {} | {} | {} | {} | {:.2f} ({}) |\n", name, size_gib, types, isa_name(active_isa()),
+        fmt::print("| {} | {} | {} | {} | {} | {} | {:.2f} ({}) |\n", name, size, types, isa_name(active_isa()),
                    pool.size(), test, median(v), all);
     };
     row("pp" + std::to_string(o.prompt), pp);
@@ -262,7 +266,7 @@ void run_bench_generate(const BenchGenerateOptions& o) {
         fmt::print(" = {:.0f}% of the read bandwidth measured now ({:.2f} GB/s, {} threads)", 100.0 * effective / bandwidth,
                    bandwidth / 1e9, pool.size());
     }
-    fmt::print("\npeak RSS {:.0f} MiB; {}\n", static_cast<double>(llm::peak_rss_bytes()) / (1024.0 * 1024),
+    fmt::print("\npeak RSS {:.0f} MiB; {}\n", static_cast<double>(peak_rss) / (1024.0 * 1024),
                llm::build_description());
 }
 
