@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -45,6 +46,8 @@ public:
 private:
     struct Buffers;
     void layer_forward(std::size_t layer, int64_t n);
+    // body(t0, t1) over the tokens [0, n), split across the pool when there is more than one
+    void per_token(int64_t n, const std::function<void(int64_t, int64_t)>& body);
     void attention(std::size_t layer, int64_t n);
     void matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim);
     void count(const std::string& op, const WeightType& type, const void* fn);

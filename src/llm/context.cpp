@@ -104,9 +104,11 @@ void Context::count(const std::string& op, const WeightType& type, const void* f
 // out[t][r] = W input[t] for n tokens: the input quantized per token to int8, then GEMV or GEMM.
 void Context::matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim) {
     const kernels::CoreKernels& core = kernels::active_core_kernels();
-    for (int64_t t = 0; t < n; ++t) {
-        act_scale_[t] = core.quantize_activation_row(input + t * in_dim, in_dim, qact_.data() + t * in_dim, &act_sum_[t]);
-    }
+    per_token(n, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+            act_scale_[t] = core.quantize_activation_row(input + t * in_dim, in_dim, qact_.data() + t * in_dim, &act_sum_[t]);
+        }
+    });
     const Kernels& k = w.type->active;
     if (n == 1) {
         const ActivationRowI8 x{qact_.data(), in_dim, act_scale_[0], act_sum_[0]};
@@ -170,6 +172,15 @@ void Context::attention(std::size_t layer, int64_t n) {
     });
 }
 
+void Context::per_token(int64_t n, const std::function<void(int64_t, int64_t)>& body) {
+    // one token (decode) stays on the caller: a pool job would cost more than the work
+    if (n == 1) {
+        body(0, 1);
+    } else {
+        pool_.parallel_for(n, 1, body);
+    }
+}
+
 void Context::layer_forward(std::size_t layer, int64_t n) {
     const HyperParameters& h = model_.hp();
     const Layer& L = model_.layers()[layer];
@@ -177,58 +188,70 @@ void Context::layer_forward(std::size_t layer, int64_t n) {
     const kernels::CoreKernels& core = kernels::active_core_kernels();
 
     // attention
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.attn_norm.data(), d, h.rms_eps, h_.data() + t * d);
+    per_token(n, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) rms_norm(x_.data() + t * d, L.attn_norm.data(), d, h.rms_eps, h_.data() + t * d);
+    });
     matmul(L.q, h_.data(), n, d, q_.data(), q_dim);
     matmul(L.k, h_.data(), n, d, k_.data(), kv_dim);
     matmul(L.v, h_.data(), n, d, v_.data(), kv_dim);
-    std::vector<float> cos_t(inv_freq_.size()), sin_t(inv_freq_.size());
-    for (int64_t t = 0; t < n; ++t) {
-        const auto pos = static_cast<float>(n_past_ + t);
-        for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
-            const float angle = pos * inv_freq_[i];
-            cos_t[i] = std::cos(angle);
-            sin_t[i] = std::sin(angle);
+    per_token(n, [&](int64_t t0, int64_t t1) {
+        std::vector<float> cos_t(inv_freq_.size()), sin_t(inv_freq_.size());
+        for (int64_t t = t0; t < t1; ++t) {
+            const auto pos = static_cast<float>(n_past_ + t);
+            for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
+                const float angle = pos * inv_freq_[i];
+                cos_t[i] = std::cos(angle);
+                sin_t[i] = std::sin(angle);
+            }
+            const auto rope = h.rope_neox ? &rope_neox : &rope_norm;
+            for (int64_t head = 0; head < h.n_head; ++head) rope(q_.data() + t * q_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
+            for (int64_t head = 0; head < h.n_head_kv; ++head) rope(k_.data() + t * kv_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
+            const std::size_t at = (layer * static_cast<std::size_t>(n_ctx_) + static_cast<std::size_t>(n_past_ + t)) * kv_dim;
+            if (kv_type_ == KvCacheType::f32) {
+                std::copy_n(k_.data() + t * kv_dim, kv_dim, k_cache_f32_.data() + at);
+                std::copy_n(v_.data() + t * kv_dim, kv_dim, v_cache_f32_.data() + at);
+            } else {
+                core.f32_to_f16_row(k_.data() + t * kv_dim, k_cache_.data() + at, kv_dim);
+                core.f32_to_f16_row(v_.data() + t * kv_dim, v_cache_.data() + at, kv_dim);
+            }
         }
-        const auto rope = h.rope_neox ? &rope_neox : &rope_norm;
-        for (int64_t head = 0; head < h.n_head; ++head) rope(q_.data() + t * q_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
-        for (int64_t head = 0; head < h.n_head_kv; ++head) rope(k_.data() + t * kv_dim + head * hd, h.rope_dim, cos_t.data(), sin_t.data());
-        const std::size_t at = (layer * static_cast<std::size_t>(n_ctx_) + static_cast<std::size_t>(n_past_ + t)) * kv_dim;
-        if (kv_type_ == KvCacheType::f32) {
-            std::copy_n(k_.data() + t * kv_dim, kv_dim, k_cache_f32_.data() + at);
-            std::copy_n(v_.data() + t * kv_dim, kv_dim, v_cache_f32_.data() + at);
-        } else {
-            core.f32_to_f16_row(k_.data() + t * kv_dim, k_cache_.data() + at, kv_dim);
-            core.f32_to_f16_row(v_.data() + t * kv_dim, v_cache_.data() + at, kv_dim);
-        }
-    }
+    });
     attention(layer, n);
     if (h.sub_norms) {
-        for (int64_t t = 0; t < n; ++t) {
-            rms_norm(attn_.data() + t * q_dim, L.attn_sub_norm.data(), q_dim, h.rms_eps, attn_.data() + t * q_dim);
-        }
+        per_token(n, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                rms_norm(attn_.data() + t * q_dim, L.attn_sub_norm.data(), q_dim, h.rms_eps, attn_.data() + t * q_dim);
+            }
+        });
     }
     matmul(L.o, attn_.data(), n, q_dim, h_.data(), d);
-    for (int64_t i = 0; i < n * d; ++i) x_[i] += h_[i];
 
-    // feed-forward
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), d, h.rms_eps, h_.data() + t * d);
+    // residual, then the feed-forward norm
+    per_token(n, [&](int64_t t0, int64_t t1) {
+        for (int64_t i = t0 * d; i < t1 * d; ++i) x_[i] += h_[i];
+        for (int64_t t = t0; t < t1; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), d, h.rms_eps, h_.data() + t * d);
+    });
     matmul(L.gate, h_.data(), n, d, gate_.data(), ff);
     matmul(L.up, h_.data(), n, d, up_.data(), ff);
-    // one loop per activation, so that the ReLU^2 one vectorizes (no call to exp in it)
-    float* __restrict gate = gate_.data();
-    const float* __restrict up = up_.data();
-    if (h.ffn == FeedForward::relu_squared) {
-        for (int64_t i = 0; i < n * ff; ++i) gate[i] = (gate[i] > 0 ? gate[i] * gate[i] : 0.0f) * up[i];
-    } else {
-        for (int64_t i = 0; i < n * ff; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-    }
-    if (h.sub_norms) {
-        for (int64_t t = 0; t < n; ++t) {
-            rms_norm(gate_.data() + t * ff, L.ffn_sub_norm.data(), ff, h.rms_eps, gate_.data() + t * ff);
+    per_token(n, [&](int64_t t0, int64_t t1) {
+        // one loop per activation, so that the ReLU^2 one vectorizes (no call to exp in it)
+        float* __restrict gate = gate_.data();
+        const float* __restrict up = up_.data();
+        if (h.ffn == FeedForward::relu_squared) {
+            for (int64_t i = t0 * ff; i < t1 * ff; ++i) gate[i] = (gate[i] > 0 ? gate[i] * gate[i] : 0.0f) * up[i];
+        } else {
+            for (int64_t i = t0 * ff; i < t1 * ff; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
         }
-    }
+        if (h.sub_norms) {
+            for (int64_t t = t0; t < t1; ++t) {
+                rms_norm(gate_.data() + t * ff, L.ffn_sub_norm.data(), ff, h.rms_eps, gate_.data() + t * ff);
+            }
+        }
+    });
     matmul(L.down, gate_.data(), n, ff, h_.data(), d);
-    for (int64_t i = 0; i < n * d; ++i) x_[i] += h_[i];
+    per_token(n, [&](int64_t t0, int64_t t1) {
+        for (int64_t i = t0 * d; i < t1 * d; ++i) x_[i] += h_[i];
+    });
 }
 
 void Context::eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits) {
