@@ -453,6 +453,7 @@ bool TypeChecker::exact_by_design(const char* op) const {
         case TypeId::TQ1_0:
         case TypeId::QK256:
         case TypeId::I2S32: return o == "gemv_i8";
+        case TypeId::Q6_K: return o == "gemv_i8" || o == "gemm_i8";  // block sums, then the scalar steps
         default: return false;
     }
 }

@@ -57,6 +57,19 @@ inline B select_b(uint64_t bits, B if_set, B if_clear) {
     const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
     return _mm256_blendv_epi8(if_clear, if_set, set);
 }
+// Q6_K's high bits, shifted into place (bits 4-5) for the kW elements [first, first + kW) of a
+// 128-element half block (first a multiple of kW): element j takes bits 2*(j/32).. of qh[j % 32].
+inline B q6_k_high_bits_b(const uint8_t* qh, int first) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+    __m256i shifted;
+    switch (first / 32) {  // net shift left by 4 - 2 * (first / 32)
+        case 0: shifted = _mm256_slli_epi16(v, 4); break;
+        case 1: shifted = _mm256_slli_epi16(v, 2); break;
+        case 2: shifted = v; break;
+        default: shifted = _mm256_srli_epi16(v, 2); break;
+    }
+    return _mm256_and_si256(shifted, _mm256_set1_epi8(0x30));
+}
 
 // ---- int32 ----
 inline I zero_i() { return _mm256_setzero_si256(); }
@@ -101,6 +114,13 @@ inline I dot_ss_i(I acc, B a, B b) {
 }
 inline I load_u8_as_i32(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
 inline I load_s8_as_i32(const uint8_t* p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
+// kF lanes, lane i = p[i / 4] (a per-16-element scale for each int32 lane of 4 products).
+inline I load_s8_repeat4_i32(const int8_t* p) {
+    int16_t pair;
+    __builtin_memcpy(&pair, p, 2);
+    const __m128i spread = _mm_shuffle_epi8(_mm_cvtsi32_si128(pair), _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
+    return _mm256_cvtepi8_epi32(spread);
+}
 inline I unpack2_seq(const uint8_t* p) {
     uint16_t word;
     __builtin_memcpy(&word, p, 2);

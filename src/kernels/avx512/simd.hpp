@@ -61,6 +61,15 @@ inline B mullo_b(B v, int k) {
 }
 // Lane i takes if_set where bit i of `bits` is 1, else if_clear.
 inline B select_b(uint64_t bits, B if_set, B if_clear) { return _mm512_mask_blend_epi8(bits, if_clear, if_set); }
+// Q6_K's high bits, shifted into place (bits 4-5) for the kW elements [first, first + kW) of a
+// 128-element half block (first a multiple of kW): element j takes bits 2*(j/32).. of qh[j % 32].
+// Here first is 0 or 64: the 32 qh bytes go to both 256-bit halves, each with its own shift.
+inline B q6_k_high_bits_b(const uint8_t* qh, int first) {
+    const __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)));
+    const __m512i shifted = first == 0 ? _mm512_sllv_epi16(v, _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1))
+                                       : _mm512_srlv_epi16(v, _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1));
+    return _mm512_and_si512(shifted, _mm512_set1_epi8(0x30));
+}
 
 // ---- int32 ----
 inline I zero_i() { return _mm512_setzero_si512(); }
@@ -106,6 +115,13 @@ inline I dot_ss_i(I acc, B a, B b) {
 // kF bytes at p, widened.
 inline I load_u8_as_i32(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 inline I load_s8_as_i32(const uint8_t* p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+// kF lanes, lane i = p[i / 4] (a per-16-element scale for each int32 lane of 4 products).
+inline I load_s8_repeat4_i32(const int8_t* p) {
+    int32_t word;
+    __builtin_memcpy(&word, p, 4);
+    const __m128i spread = _mm_shuffle_epi8(_mm_cvtsi32_si128(word), _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+    return _mm512_cvtepi8_epi32(spread);
+}
 // kF 2-bit codes stored LSB-first and sequentially in kF / 4 bytes at p.
 inline I unpack2_seq(const uint8_t* p) {
     uint32_t word;

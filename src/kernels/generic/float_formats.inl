@@ -39,10 +39,17 @@ void dequantize(const WeightView& w, int64_t row_begin, int64_t row_end, float* 
 template <class T>
 inline float row_dot(const uint8_t* row, const int8_t* q, int64_t cols) {
     using namespace simd;
-    F acc = zero_f();
+    // four accumulators: one fma chain would wait on its own latency every step
+    F acc0 = zero_f(), acc1 = zero_f(), acc2 = zero_f(), acc3 = zero_f();
     int64_t k = 0;
-    for (; k + kF <= cols; k += kF) acc = fma_f(T::load(row + k * T::kBytes), load_s8_as_f32(q + k), acc);
-    float s = hsum_f(acc);
+    for (; k + 4 * kF <= cols; k += 4 * kF) {
+        acc0 = fma_f(T::load(row + k * T::kBytes), load_s8_as_f32(q + k), acc0);
+        acc1 = fma_f(T::load(row + (k + kF) * T::kBytes), load_s8_as_f32(q + k + kF), acc1);
+        acc2 = fma_f(T::load(row + (k + 2 * kF) * T::kBytes), load_s8_as_f32(q + k + 2 * kF), acc2);
+        acc3 = fma_f(T::load(row + (k + 3 * kF) * T::kBytes), load_s8_as_f32(q + k + 3 * kF), acc3);
+    }
+    for (; k + kF <= cols; k += kF) acc0 = fma_f(T::load(row + k * T::kBytes), load_s8_as_f32(q + k), acc0);
+    float s = hsum_f(add_f(add_f(acc0, acc1), add_f(acc2, acc3)));
     for (; k < cols; ++k) s += T::scalar(row + k * T::kBytes) * static_cast<float>(q[k]);
     return s;
 }
@@ -72,9 +79,16 @@ void gemv_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const flo
     const int64_t full = w.cols / kF * kF;
     for (int64_t r = row_begin; r < row_end; ++r) {
         const uint8_t* row = w.data + r * w.cols * T::kBytes;
-        F acc = zero_f();
-        for (int64_t k = 0; k < full; k += kF) acc = fma_f(T::load(row + k * T::kBytes), load_f(x + k), acc);
-        float s = hsum_f(acc);
+        F acc0 = zero_f(), acc1 = zero_f(), acc2 = zero_f(), acc3 = zero_f();  // see row_dot
+        int64_t k = 0;
+        for (; k + 4 * kF <= full; k += 4 * kF) {
+            acc0 = fma_f(T::load(row + k * T::kBytes), load_f(x + k), acc0);
+            acc1 = fma_f(T::load(row + (k + kF) * T::kBytes), load_f(x + k + kF), acc1);
+            acc2 = fma_f(T::load(row + (k + 2 * kF) * T::kBytes), load_f(x + k + 2 * kF), acc2);
+            acc3 = fma_f(T::load(row + (k + 3 * kF) * T::kBytes), load_f(x + k + 3 * kF), acc3);
+        }
+        for (; k < full; k += kF) acc0 = fma_f(T::load(row + k * T::kBytes), load_f(x + k), acc0);
+        float s = hsum_f(add_f(add_f(acc0, acc1), add_f(acc2, acc3)));
         for (int64_t k = full; k < w.cols; ++k) s += T::scalar(row + k * T::kBytes) * x[k];
         y[r - row_begin] = s;
     }

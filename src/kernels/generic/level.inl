@@ -15,6 +15,7 @@ namespace lowbit::kernels::LOWBIT_LEVEL_NS {
 #include "ternary_formats.inl"
 #include "tl2.inl"
 #include "natural.inl"
+#include "q6_k.inl"
 #include "float_formats.inl"
 #include "quantize.inl"
 

@@ -49,6 +49,13 @@ inline B select_b(uint64_t bits, B if_set, B if_clear) {
     const uint8x16_t set = vtstq_u8(vcombine_u8(lo, hi), vld1q_u8(kBit));
     return vbslq_u8(set, if_set, if_clear);
 }
+// Q6_K's high bits, shifted into place (bits 4-5) for the kW elements [first, first + kW) of a
+// 128-element half block (first a multiple of kW): element j takes bits 2*(j/32).. of qh[j % 32].
+inline B q6_k_high_bits_b(const uint8_t* qh, int first) {
+    const uint8x16_t v = vld1q_u8(qh + first % 32);
+    const int left = 4 - 2 * (first / 32);  // vshlq shifts right for a negative count
+    return vandq_u8(vshlq_u8(v, vdupq_n_s8(static_cast<int8_t>(left))), vdupq_n_u8(0x30));
+}
 
 // ---- int32 ----
 inline I zero_i() { return vdupq_n_s32(0); }
@@ -101,6 +108,8 @@ inline I load_s8_as_i32(const uint8_t* p) {
     __builtin_memcpy(&word, p, 4);
     return vmovl_s16(vget_low_s16(vmovl_s8(vcreate_s8(word))));
 }
+// kF lanes, lane i = p[i / 4] (a per-16-element scale for each int32 lane of 4 products).
+inline I load_s8_repeat4_i32(const int8_t* p) { return vdupq_n_s32(p[0]); }
 inline I unpack2_seq(const uint8_t* p) {
     static constexpr int32_t kShifts[4] = {0, -2, -4, -6};
     const uint32x4_t v = vshlq_u32(vdupq_n_u32(*p), vld1q_s32(kShifts));
