@@ -226,6 +226,56 @@ void register_large_gemv(const WeightType& t) {
     }
 }
 
+// The matrix-vector products of one generated token of a 2B4T-shaped model (30 layers of
+// q, k, v, o, gate, up, down; no head), each layer in its own memory: what the layer stack
+// alone can reach, to compare with membw/read and with `lowbit bench generate`.
+void register_layer_stack_gemv(const WeightType& t) {
+    struct Product {
+        int64_t rows, cols;
+    };
+    static constexpr Product kLayer[] = {{2560, 2560}, {640, 2560}, {640, 2560}, {2560, 2560},
+                                         {6912, 2560}, {6912, 2560}, {2560, 6912}};
+    constexpr int kLayers = 30;
+    for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
+        if (isa == Isa::scalar) continue;
+        for (int threads : {1, 2}) {
+            const std::string name = "gemv_stack/" + std::string(t.name) + "/" + std::string(isa_name(isa)) +
+                                     "/2b4t-layers/threads:" + std::to_string(threads);
+            const Isa level = isa;
+            benchmark::RegisterBenchmark(name.c_str(), [&t, level, threads](benchmark::State& state) {
+                // one quantized matrix per shape, copied into every layer (contents do not matter)
+                std::vector<std::vector<uint8_t>> stack;
+                std::size_t bytes = 0;
+                for (const Product& p : kLayer) {
+                    const std::shared_ptr<Tensor> one = cached_tensor(t, p.rows, p.cols);
+                    for (int l = 0; l < kLayers; ++l) stack.push_back(one->bytes);
+                    bytes += one->bytes.size() * kLayers;
+                }
+                ThreadPool pool(threads);
+                const Isa before = active_isa();
+                set_isa(level);
+                const std::vector<float> x = normal_values(6912, 9);
+                std::vector<int8_t> q(x.size());
+                std::vector<float> y(6912);
+                for (auto _ : state) {
+                    for (int l = 0; l < kLayers; ++l) {
+                        for (std::size_t i = 0; i < std::size(kLayer); ++i) {
+                            const Product& p = kLayer[i];
+                            const std::vector<uint8_t>& w = stack[i * kLayers + static_cast<std::size_t>(l)];
+                            const ActivationRowI8 a = quantize_activation_row(std::span(x.data(), static_cast<std::size_t>(p.cols)),
+                                                                               std::span(q.data(), static_cast<std::size_t>(p.cols)));
+                            gemv(t, WeightView{w.data(), p.rows, p.cols}, a, y.data(), pool);
+                        }
+                    }
+                    benchmark::DoNotOptimize(y.data());
+                }
+                set_isa(before);
+                state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+            })->UseRealTime()->Unit(benchmark::kMillisecond);
+        }
+    }
+}
+
 void register_metrics() {
     for (Shape s : {Shape{768, 768}, Shape{3072, 768}, Shape{12288, 3072}}) {
         const std::string shape = shape_name(s.rows, s.cols);
@@ -269,6 +319,7 @@ void register_kernel_benchmarks(const KernelBenchOptions& options) {
         if (options.large_gemv && (t.id == TypeId::I2_S || t.id == TypeId::TQ2_0 || t.id == TypeId::TL2)) {
             register_large_gemv(t);
         }
+        if (options.large_gemv && t.id == TypeId::I2_S) register_layer_stack_gemv(t);
     }
     register_metrics();
 }

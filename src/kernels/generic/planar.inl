@@ -157,6 +157,21 @@ inline void gemv_rows(const WeightView& w, int64_t row, const Shape<L>& s, const
     }
 }
 
+// Four short rows read together (640 bytes each at 2560 columns) step back and forth inside a
+// few kilobytes, a pattern the hardware prefetchers follow poorly: a stack of small products
+// then read memory at half the rate of one large product. So the rows a few groups ahead are
+// requested explicitly (rows are contiguous in every planar format).
+constexpr int64_t kPrefetchRows = 8;
+// Longer rows are separate sequential streams the hardware follows well (prefetching them
+// too halved the rate of a 16384-column product).
+constexpr int64_t kPrefetchMaxRowBytes = 2048;
+template <class L>
+inline void prefetch_rows(const WeightView& w, int64_t first, int64_t last) {
+    if (L::codes(w, 1, 0) - L::codes(w, 0, 0) > kPrefetchMaxRowBytes) return;
+    const uint8_t* end = L::codes(w, last, 0);
+    for (const uint8_t* p = L::codes(w, first, 0); p < end; p += 64) __builtin_prefetch(p);
+}
+
 template <class L>
 void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
     const Shape<L> s(w.cols);
@@ -165,7 +180,11 @@ void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
     int32_t* sums = reinterpret_cast<int32_t*>(xp + s.blocks * s.block_stride);
     permute(s, x.q, w.cols, xp, sums);
     int64_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4) gemv_rows<L, 4>(w, r, s, xp, sums, x.scale, y + (r - row_begin));
+    prefetch_rows<L>(w, r, min64(r + kPrefetchRows, row_end));
+    for (; r + 4 <= row_end; r += 4) {
+        prefetch_rows<L>(w, min64(r + kPrefetchRows, row_end), min64(r + kPrefetchRows + 4, row_end));
+        gemv_rows<L, 4>(w, r, s, xp, sums, x.scale, y + (r - row_begin));
+    }
     for (; r < row_end; ++r) gemv_rows<L, 1>(w, r, s, xp, sums, x.scale, y + (r - row_begin));
 }
 
