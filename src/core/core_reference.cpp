@@ -25,6 +25,13 @@ void f32_to_f16_row_reference(const float* x, uint16_t* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = f32_to_f16(x[i]);
 }
 
+void relu_sq_mul_f32_reference(float* gate, const float* up, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i] > 0.0f ? gate[i] : 0.0f;
+        gate[i] = g * g * up[i];
+    }
+}
+
 }  // namespace lowbit
 
 namespace lowbit::kernels {
@@ -33,7 +40,7 @@ const CoreKernels& reference_core_kernels() {
     static constexpr CoreKernels kReference{&quantize_activation_row_reference, &abs_partial_sums_reference,
                                             &ternarize_reference,               &dot_f32_reference,
                                             &dot_f16_f32_reference,             &axpy_f16_f32_reference,
-                                            &f32_to_f16_row_reference};
+                                            &f32_to_f16_row_reference,          &relu_sq_mul_f32_reference};
     return kReference;
 }
 

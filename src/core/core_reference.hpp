@@ -12,5 +12,6 @@ float dot_f32_reference(const float* a, const float* b, int64_t n);
 float dot_f16_f32_reference(const uint16_t* a, const float* b, int64_t n);
 void axpy_f16_f32_reference(float* y, const uint16_t* x, float a, int64_t n);
 void f32_to_f16_row_reference(const float* x, uint16_t* y, int64_t n);
+void relu_sq_mul_f32_reference(float* gate, const float* up, int64_t n);
 
 }  // namespace lowbit

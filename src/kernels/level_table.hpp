@@ -29,6 +29,9 @@ struct CoreKernels {
     void (*axpy_f16_f32)(float* y, const uint16_t* x, float a, int64_t n) = nullptr;  // y += a x
     // f32 -> f16, round to nearest even (bit-identical to f32_to_f16 except NaN payloads).
     void (*f32_to_f16_row)(const float* x, uint16_t* y, int64_t n) = nullptr;
+    // BitNet's FFN activation: gate[i] = g * g * up[i] with g = gate[i] > 0 ? gate[i] : 0
+    // (bit-identical at every level).
+    void (*relu_sq_mul_f32)(float* gate, const float* up, int64_t n) = nullptr;
 };
 
 struct LevelTable {

@@ -496,6 +496,16 @@ CheckReport check_core_kernels(Isa isa) {
                     ++report.passed;
                 }
             }
+            if (k.relu_sq_mul_f32) {
+                // x as the gate (negative, zero, NaN, infinite), normal values as up
+                const std::vector<float> up = normal_values(static_cast<std::size_t>(n), rng);
+                std::vector<float> g1 = x, g2 = x;
+                k.relu_sq_mul_f32(g1.data(), up.data(), n);
+                relu_sq_mul_f32_reference(g2.data(), up.data(), n);
+                bool ok = true;
+                for (int64_t i = 0; i < n; ++i) ok = ok && same_bits(g1[i], g2[i]);
+                ok ? ++report.passed : (report.failures.push_back("relu_sq_mul_f32 " + where.str() + " differs from the reference"), 0);
+            }
             if (kind == 2 || kind == 3) continue;  // the rest refuse or never see non-finite input
             std::vector<float> b = normal_values(static_cast<std::size_t>(n), rng);
             std::vector<uint16_t> h(static_cast<std::size_t>(n)), h_ref(h.size());

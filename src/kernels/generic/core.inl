@@ -78,6 +78,19 @@ void axpy_f16_f32(float* y, const uint16_t* x, float a, int64_t n) {
     for (int64_t i = full; i < n; ++i) y[i] += a * f16_to_f32(x[i]);
 }
 
+void relu_sq_mul_f32(float* gate, const float* up, int64_t n) {
+    using namespace simd;
+    const int64_t full = n / kF * kF;
+    for (int64_t i = 0; i < full; i += kF) {
+        const F g = max_f(load_f(gate + i), zero_f());  // a NaN gate gives 0, as the reference
+        store_f(gate + i, mul_f(mul_f(g, g), load_f(up + i)));
+    }
+    for (int64_t i = full; i < n; ++i) {
+        const float g = gate[i] > 0.0f ? gate[i] : 0.0f;
+        gate[i] = g * g * up[i];
+    }
+}
+
 void f32_to_f16_row(const float* x, uint16_t* y, int64_t n) {
     using namespace simd;
     const int64_t full = n / kF * kF;
