@@ -49,7 +49,17 @@ private:
     // body(t0, t1) over the tokens [0, n), split across the pool when there is more than one
     void per_token(int64_t n, const std::function<void(int64_t, int64_t)>& body);
     void attention(std::size_t layer, int64_t n);
+    // out = W input for n tokens: the input quantized per token to int8, then GEMV or GEMM.
     void matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim);
+    // Several matrices applied to the same input (q, k, v; gate, up): the input quantized once,
+    // and all the products in one pool job (each thread takes its share of every matrix).
+    struct Product {
+        const Linear* w;
+        float* out;
+        int64_t out_dim;
+    };
+    void matmul_shared(std::initializer_list<Product> products, const float* input, int64_t n, int64_t in_dim);
+    void quantize_input(const float* input, int64_t n, int64_t in_dim);
     void count(const std::string& op, const WeightType& type, const void* fn);
 
     const Model& model_;

@@ -101,27 +101,48 @@ void Context::count(const std::string& op, const WeightType& type, const void* f
     ++kernel_calls_[op + "/" + std::string(type.name) + "/" + std::string(isa_name(level))];
 }
 
-// out[t][r] = W input[t] for n tokens: the input quantized per token to int8, then GEMV or GEMM.
-void Context::matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim) {
+void Context::quantize_input(const float* input, int64_t n, int64_t in_dim) {
     const kernels::CoreKernels& core = kernels::active_core_kernels();
     per_token(n, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
             act_scale_[t] = core.quantize_activation_row(input + t * in_dim, in_dim, qact_.data() + t * in_dim, &act_sum_[t]);
         }
     });
-    const Kernels& k = w.type->active;
-    if (n == 1) {
-        const ActivationRowI8 x{qact_.data(), in_dim, act_scale_[0], act_sum_[0]};
-        pool_.parallel_for(out_dim, kRowGrain, [&](int64_t r0, int64_t r1) { k.gemv_i8(w.view, r0, r1, x, out + r0); });
-        count("gemv_i8", *w.type, reinterpret_cast<const void*>(k.gemv_i8));
-    } else {
-        const ActivationsI8 x{qact_.data(), n, in_dim, in_dim, act_scale_.data(), act_sum_.data()};
-        pool_.parallel_for(out_dim, kRowGrain,
-                           [&](int64_t r0, int64_t r1) { k.gemm_i8(w.view, r0, r1, x, out + r0, out_dim); });
-        count("gemm_i8", *w.type, reinterpret_cast<const void*>(k.gemm_i8));
-    }
-    if (w.output_scale != 1.0f) {
-        for (int64_t i = 0; i < n * out_dim; ++i) out[i] *= w.output_scale;
+}
+
+void Context::matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim) {
+    matmul_shared({{&w, out, out_dim}}, input, n, in_dim);
+}
+
+void Context::matmul_shared(std::initializer_list<Product> products, const float* input, int64_t n, int64_t in_dim) {
+    quantize_input(input, n, in_dim);
+    const ActivationRowI8 row{qact_.data(), in_dim, act_scale_[0], act_sum_[0]};
+    const ActivationsI8 rows{qact_.data(), n, in_dim, in_dim, act_scale_.data(), act_sum_.data()};
+    pool_.run([&](int index, int count) {
+        for (const Product& p : products) {
+            // this thread's rows: the same static split as ThreadPool::parallel_for
+            const int64_t units = (p.out_dim + kRowGrain - 1) / kRowGrain;
+            const int64_t r0 = std::min(units * index / count * kRowGrain, p.out_dim);
+            const int64_t r1 = std::min(units * (index + 1) / count * kRowGrain, p.out_dim);
+            if (r0 >= r1) continue;
+            const Kernels& k = p.w->type->active;
+            if (n == 1) {
+                k.gemv_i8(p.w->view, r0, r1, row, p.out + r0);
+            } else {
+                k.gemm_i8(p.w->view, r0, r1, rows, p.out + r0, p.out_dim);
+            }
+        }
+    });
+    for (const Product& p : products) {
+        const Kernels& k = p.w->type->active;
+        if (n == 1) {
+            count("gemv_i8", *p.w->type, reinterpret_cast<const void*>(k.gemv_i8));
+        } else {
+            count("gemm_i8", *p.w->type, reinterpret_cast<const void*>(k.gemm_i8));
+        }
+        if (p.w->output_scale != 1.0f) {
+            for (int64_t i = 0; i < n * p.out_dim; ++i) p.out[i] *= p.w->output_scale;
+        }
     }
 }
 
@@ -191,9 +212,7 @@ void Context::layer_forward(std::size_t layer, int64_t n) {
     per_token(n, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) rms_norm(x_.data() + t * d, L.attn_norm.data(), d, h.rms_eps, h_.data() + t * d);
     });
-    matmul(L.q, h_.data(), n, d, q_.data(), q_dim);
-    matmul(L.k, h_.data(), n, d, k_.data(), kv_dim);
-    matmul(L.v, h_.data(), n, d, v_.data(), kv_dim);
+    matmul_shared({{&L.q, q_.data(), q_dim}, {&L.k, k_.data(), kv_dim}, {&L.v, v_.data(), kv_dim}}, h_.data(), n, d);
     per_token(n, [&](int64_t t0, int64_t t1) {
         std::vector<float> cos_t(inv_freq_.size()), sin_t(inv_freq_.size());
         for (int64_t t = t0; t < t1; ++t) {
@@ -231,8 +250,7 @@ void Context::layer_forward(std::size_t layer, int64_t n) {
         for (int64_t i = t0 * d; i < t1 * d; ++i) x_[i] += h_[i];
         for (int64_t t = t0; t < t1; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), d, h.rms_eps, h_.data() + t * d);
     });
-    matmul(L.gate, h_.data(), n, d, gate_.data(), ff);
-    matmul(L.up, h_.data(), n, d, up_.data(), ff);
+    matmul_shared({{&L.gate, gate_.data(), ff}, {&L.up, up_.data(), ff}}, h_.data(), n, d);
     per_token(n, [&](int64_t t0, int64_t t1) {
         float* gate = gate_.data();
         const float* up = up_.data();
