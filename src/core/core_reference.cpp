@@ -32,6 +32,14 @@ void relu_sq_mul_f32_reference(float* gate, const float* up, int64_t n) {
     }
 }
 
+void dot_f16_f32_rows_reference(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t dim, float* out) {
+    for (int64_t j = 0; j < rows; ++j) out[j] = dot_f16_f32_reference(k + j * stride, q, dim);
+}
+
+void axpy_f16_f32_rows_reference(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a, int64_t dim) {
+    for (int64_t j = 0; j < rows; ++j) axpy_f16_f32_reference(y, v + j * stride, a[j], dim);
+}
+
 }  // namespace lowbit
 
 namespace lowbit::kernels {
@@ -40,7 +48,8 @@ const CoreKernels& reference_core_kernels() {
     static constexpr CoreKernels kReference{&quantize_activation_row_reference, &abs_partial_sums_reference,
                                             &ternarize_reference,               &dot_f32_reference,
                                             &dot_f16_f32_reference,             &axpy_f16_f32_reference,
-                                            &f32_to_f16_row_reference,          &relu_sq_mul_f32_reference};
+                                            &f32_to_f16_row_reference,          &relu_sq_mul_f32_reference,
+                                            &dot_f16_f32_rows_reference,        &axpy_f16_f32_rows_reference};
     return kReference;
 }
 

@@ -88,6 +88,8 @@ void fill_gaps(CoreKernels& k, const CoreKernels& lower) {
     if (!k.axpy_f16_f32) k.axpy_f16_f32 = lower.axpy_f16_f32;
     if (!k.f32_to_f16_row) k.f32_to_f16_row = lower.f32_to_f16_row;
     if (!k.relu_sq_mul_f32) k.relu_sq_mul_f32 = lower.relu_sq_mul_f32;
+    if (!k.dot_f16_f32_rows) k.dot_f16_f32_rows = lower.dot_f16_f32_rows;
+    if (!k.axpy_f16_f32_rows) k.axpy_f16_f32_rows = lower.axpy_f16_f32_rows;
 }
 
 CoreKernels core_at(Isa isa) {

@@ -32,6 +32,12 @@ struct CoreKernels {
     // BitNet's FFN activation: gate[i] = g * g * up[i] with g = gate[i] > 0 ? gate[i] : 0
     // (bit-identical at every level).
     void (*relu_sq_mul_f32)(float* gate, const float* up, int64_t n) = nullptr;
+    // Attention over f16 KV rows (row j at k + j * stride): out[j] = dot(row j, q), each as
+    // dot_f16_f32; and y += a[j] row j for j = 0, 1, ... in order, each element as axpy_f16_f32.
+    void (*dot_f16_f32_rows)(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t dim,
+                             float* out) = nullptr;
+    void (*axpy_f16_f32_rows)(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a,
+                              int64_t dim) = nullptr;
 };
 
 struct LevelTable {

@@ -167,9 +167,13 @@ void Context::attention(std::size_t layer, int64_t n) {
             const float* q = q_.data() + t * q_dim + head * hd;
             const int64_t g = head / group;
             float max = -INFINITY;
+            if (f32) {
+                for (int64_t j = 0; j <= pos; ++j) scores[j] = core.dot_f32(kc32 + j * kv_dim + g * hd, q, hd);
+            } else {
+                core.dot_f16_f32_rows(kc + g * hd, kv_dim, pos + 1, q, hd, scores);
+            }
             for (int64_t j = 0; j <= pos; ++j) {
-                const int64_t at = j * kv_dim + g * hd;
-                scores[j] = (f32 ? core.dot_f32(kc32 + at, q, hd) : core.dot_f16_f32(kc + at, q, hd)) * scale;
+                scores[j] *= scale;
                 max = std::max(max, scores[j]);
             }
             double sum = 0;
@@ -180,14 +184,13 @@ void Context::attention(std::size_t layer, int64_t n) {
             const auto inv = static_cast<float>(1.0 / sum);
             float* out = attn_.data() + t * q_dim + head * hd;
             std::fill(out, out + hd, 0.0f);
-            for (int64_t j = 0; j <= pos; ++j) {
-                const int64_t at = j * kv_dim + g * hd;
-                const float a = scores[j] * inv;
-                if (f32) {
-                    for (int64_t i = 0; i < hd; ++i) out[i] += a * vc32[at + i];
-                } else {
-                    core.axpy_f16_f32(out, vc + at, a, hd);
+            for (int64_t j = 0; j <= pos; ++j) scores[j] *= inv;  // the weights
+            if (f32) {
+                for (int64_t j = 0; j <= pos; ++j) {
+                    for (int64_t i = 0; i < hd; ++i) out[i] += scores[j] * vc32[j * kv_dim + g * hd + i];
                 }
+            } else {
+                core.axpy_f16_f32_rows(out, vc + g * hd, kv_dim, pos + 1, scores, hd);
             }
         }
     });

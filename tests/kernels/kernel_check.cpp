@@ -1,5 +1,6 @@
 #include "kernel_check.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -530,6 +531,30 @@ CheckReport check_core_kernels(Isa isa) {
                 bool ok = true;
                 for (int64_t i = 0; i < n; ++i) ok = ok && std::fabs(y1[i] - y2[i]) <= 1e-6f * (std::fabs(y2[i]) + 1.0f);
                 ok ? ++report.passed : (report.failures.push_back("axpy_f16_f32 " + where.str()), 0);
+            }
+            if (k.dot_f16_f32_rows && k.axpy_f16_f32_rows && n >= 4) {
+                // n values as `rows` KV rows of dim 4 with stride 4 (and 3 rows of stride n/3 when
+                // larger): against the reference, and against this level's one-row kernels exactly
+                for (const auto [rows, dim, stride] : {std::array<int64_t, 3>{n / 4, 4, 4}, std::array<int64_t, 3>{3, n / 3, n / 3}}) {
+                    if (rows < 1 || dim < 1) continue;
+                    std::vector<float> got(static_cast<std::size_t>(rows)), want(got.size());
+                    k.dot_f16_f32_rows(h.data(), stride, rows, b.data(), dim, got.data());
+                    dot_f16_f32_rows_reference(h.data(), stride, rows, b.data(), dim, want.data());
+                    bool ok = true;
+                    for (int64_t j = 0; j < rows; ++j) {
+                        const float one = k.dot_f16_f32(h.data() + j * stride, b.data(), dim);
+                        ok = ok && same_bits(got[j], one) && std::fabs(got[j] - want[j]) <= 1e-6 * magnitude + 1e-30;
+                    }
+                    std::vector<float> y1(b.begin(), b.begin() + dim), y2 = y1, y3 = y1;
+                    const std::vector<float> a = normal_values(static_cast<std::size_t>(rows), rng);
+                    k.axpy_f16_f32_rows(y1.data(), h.data(), stride, rows, a.data(), dim);
+                    axpy_f16_f32_rows_reference(y2.data(), h.data(), stride, rows, a.data(), dim);
+                    for (int64_t j = 0; j < rows; ++j) k.axpy_f16_f32(y3.data(), h.data() + j * stride, a[j], dim);
+                    for (int64_t i = 0; i < dim; ++i) {
+                        ok = ok && same_bits(y1[i], y3[i]) && std::fabs(y1[i] - y2[i]) <= 1e-5f * (std::fabs(y2[i]) + 1.0f);
+                    }
+                    ok ? ++report.passed : (report.failures.push_back("dot/axpy_f16_f32_rows " + where.str()), 0);
+                }
             }
             if (k.f32_to_f16_row) {
                 k.f32_to_f16_row(x.data(), h.data(), n);

@@ -78,6 +78,26 @@ void axpy_f16_f32(float* y, const uint16_t* x, float a, int64_t n) {
     for (int64_t i = full; i < n; ++i) y[i] += a * f16_to_f32(x[i]);
 }
 
+void dot_f16_f32_rows(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t dim, float* out) {
+    for (int64_t j = 0; j < rows; ++j) out[j] = dot_f16_f32(k + j * stride, q, dim);
+}
+
+// y stays in registers across the rows; each element still adds row after row, as axpy.
+void axpy_f16_f32_rows(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a, int64_t dim) {
+    using namespace simd;
+    const int64_t full = dim / kF * kF;
+    for (int64_t i = 0; i < full; i += kF) {
+        F acc = load_f(y + i);
+        for (int64_t j = 0; j < rows; ++j) {
+            acc = fma_f(splat_f(a[j]), load_f16_as_f32(reinterpret_cast<const uint8_t*>(v + j * stride + i)), acc);
+        }
+        store_f(y + i, acc);
+    }
+    for (int64_t i = full; i < dim; ++i) {
+        for (int64_t j = 0; j < rows; ++j) y[i] += a[j] * f16_to_f32(v[j * stride + i]);
+    }
+}
+
 void relu_sq_mul_f32(float* gate, const float* up, int64_t n) {
     using namespace simd;
     const int64_t full = n / kF * kF;

@@ -63,7 +63,8 @@ const LevelTable LOWBIT_TABLE_NAME = {
     CoreKernels{&LOWBIT_LEVEL_NS::quantize_activation_row, &LOWBIT_LEVEL_NS::abs_partial_sums,
                 &LOWBIT_LEVEL_NS::ternarize, &LOWBIT_LEVEL_NS::dot_f32, &LOWBIT_LEVEL_NS::dot_f16_f32,
                 &LOWBIT_LEVEL_NS::axpy_f16_f32, &LOWBIT_LEVEL_NS::f32_to_f16_row,
-                &LOWBIT_LEVEL_NS::relu_sq_mul_f32},
+                &LOWBIT_LEVEL_NS::relu_sq_mul_f32, &LOWBIT_LEVEL_NS::dot_f16_f32_rows,
+                &LOWBIT_LEVEL_NS::axpy_f16_f32_rows},
 };
 
 }  // namespace lowbit::kernels
