@@ -161,7 +161,9 @@ void Context::attention(std::size_t layer, int64_t n) {
     const int64_t pairs = n * h.n_head;
     pool_.run([&](int index, int count) {
         float* scores = scores_.data() + static_cast<std::size_t>(index) * n_ctx_;
-        for (int64_t pair = pairs * index / count; pair < pairs * (index + 1) / count; ++pair) {
+        // round robin: with a causal mask later tokens cost more, so contiguous halves of the
+        // pairs would leave the first thread waiting for the second
+        for (int64_t pair = index; pair < pairs; pair += count) {
             const int64_t t = pair / h.n_head, head = pair % h.n_head;
             const int64_t pos = n_past_ + t;  // attends to positions 0..pos (causal)
             const float* q = q_.data() + t * q_dim + head * hd;
