@@ -19,6 +19,8 @@ constexpr bool kDotAnyU = LOWBIT_VNNI;
 
 // ---- bytes ----
 inline B load_b(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+// kW bytes from 32-byte pieces `stride` bytes apart (codes of consecutive blocks): one piece here.
+inline B load_b_32s(const uint8_t* p, int64_t) { return load_b(p); }
 inline B load_b_partial(const void* p, int n) {
     alignas(32) uint8_t buf[32] = {};
     __builtin_memcpy(buf, p, static_cast<unsigned>(n < 32 ? n : 32));
@@ -137,6 +139,10 @@ inline void store_i32_as_u8(uint8_t* out, I v) {
 
 // ---- float ----
 inline F zero_f() { return _mm256_setzero_ps(); }
+// One f16 value as f32 (exact), in hardware: block scales are converted once per block.
+inline float f16_scalar_f(uint16_t h) { return _cvtsh_ss(h); }
+// Lane l takes d[l / 8]: the scale of the 32-byte block one vector of codes covers.
+inline F splat_per8_f(const float* d) { return _mm256_set1_ps(d[0]); }
 inline F splat_f(float v) { return _mm256_set1_ps(v); }
 inline F load_f(const float* p) { return _mm256_loadu_ps(p); }
 inline F load_f_lanes(const float* p) { return _mm256_loadu_ps(p); }

@@ -31,6 +31,11 @@ constexpr bool kDotAnyU = LOWBIT_VNNI;
 
 // ---- bytes ----
 inline B load_b(const void* p) { return _mm512_loadu_si512(p); }
+// kW bytes from 32-byte pieces `stride` bytes apart (codes of consecutive blocks).
+inline B load_b_32s(const uint8_t* p, int64_t stride) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + stride)), 1);
+}
 inline B load_b_partial(const void* p, int n) {
     return _mm512_maskz_loadu_epi8(n >= 64 ? ~__mmask64{0} : ((__mmask64{1} << n) - 1), p);
 }
@@ -134,6 +139,10 @@ inline void store_i32_as_u8(uint8_t* out, I v) { _mm_storeu_si128(reinterpret_ca
 
 // ---- float ----
 inline F zero_f() { return _mm512_setzero_ps(); }
+// One f16 value as f32 (exact), in hardware: block scales are converted once per block.
+inline float f16_scalar_f(uint16_t h) { return _cvtsh_ss(h); }
+// Lane l takes d[l / 8]: the scales of the two 32-byte blocks one vector of codes covers.
+inline F splat_per8_f(const float* d) { return _mm512_insertf32x8(_mm512_set1_ps(d[0]), _mm256_set1_ps(d[1]), 1); }
 inline F splat_f(float v) { return _mm512_set1_ps(v); }
 inline F load_f(const float* p) { return _mm512_loadu_ps(p); }
 inline F load_f_lanes(const float* p) { return _mm512_loadu_ps(p); }

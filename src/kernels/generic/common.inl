@@ -40,7 +40,7 @@ inline int32_t sum_i8(const int8_t* q, int64_t n) {
 inline float load_f16_scale(const uint8_t* p) {
     uint16_t h;
     __builtin_memcpy(&h, p, 2);
-    return f16_to_f32(h);
+    return simd::f16_scalar_f(h);
 }
 inline float load_f32_scale(const uint8_t* p) {
     float v;

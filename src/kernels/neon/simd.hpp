@@ -19,6 +19,8 @@ constexpr bool kDotAnyU = false;
 
 // ---- bytes ----
 inline B load_b(const void* p) { return vld1q_u8(static_cast<const uint8_t*>(p)); }
+// kW bytes from 32-byte pieces `stride` bytes apart (codes of consecutive blocks): part of one here.
+inline B load_b_32s(const uint8_t* p, int64_t) { return load_b(p); }
 inline B load_b_partial(const void* p, int n) {
     uint8_t buf[16] = {};
     __builtin_memcpy(buf, p, static_cast<unsigned>(n < 16 ? n : 16));
@@ -125,6 +127,10 @@ inline void store_i32_as_u8(uint8_t* out, I v) {
 
 // ---- float ----
 inline F zero_f() { return vdupq_n_f32(0.0f); }
+// One f16 value as f32 (exact), in hardware: block scales are converted once per block.
+inline float f16_scalar_f(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
+// Lane l takes d[l / 8]: the scale of the 32-byte block this vector of codes is part of.
+inline F splat_per8_f(const float* d) { return vdupq_n_f32(d[0]); }
 inline F splat_f(float v) { return vdupq_n_f32(v); }
 inline F load_f(const float* p) { return vld1q_f32(p); }
 inline F load_f_lanes(const float* p) { return vld1q_f32(p); }
