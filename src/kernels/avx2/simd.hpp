@@ -21,6 +21,14 @@ constexpr bool kDotAnyU = LOWBIT_VNNI;
 inline B load_b(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 // kW bytes from 32-byte pieces `stride` bytes apart (codes of consecutive blocks): one piece here.
 inline B load_b_32s(const uint8_t* p, int64_t) { return load_b(p); }
+// Q4_0-style nibbles: each 32-byte piece i of the vector is block i's 16 bytes at
+// p + i * stride, low nibbles then high nibbles (its elements 0..15, 16..31). `half` is unused
+// when a vector holds whole blocks.
+inline B load_nibbles_b(const uint8_t* p, int64_t, int) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(bytes), _mm_srli_epi16(bytes, 4), 1);
+    return _mm256_and_si256(both, _mm256_set1_epi8(15));
+}
 inline B load_b_partial(const void* p, int n) {
     alignas(32) uint8_t buf[32] = {};
     __builtin_memcpy(buf, p, static_cast<unsigned>(n < 32 ? n : 32));

@@ -36,6 +36,18 @@ inline B load_b_32s(const uint8_t* p, int64_t stride) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + stride)), 1);
 }
+// Q4_0-style nibbles: each 32-byte piece i of the vector is block i's 16 bytes at
+// p + i * stride, low nibbles then high nibbles (its elements 0..15, 16..31). `half` is unused
+// when a vector holds whole blocks.
+inline B load_nibbles_b(const uint8_t* p, int64_t stride, int) {
+    const __m256i two = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + stride)), 1);  // block 0 | block 1
+    const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(two), _mm256_srli_epi16(two, 4), 1);
+    // lanes: [b0 low, b1 low, b0 high, b1 high] -> [b0 low, b0 high, b1 low, b1 high]
+    const __m512i ordered = _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
+    return _mm512_and_si512(ordered, _mm512_set1_epi8(15));
+}
 inline B load_b_partial(const void* p, int n) {
     return _mm512_maskz_loadu_epi8(n >= 64 ? ~__mmask64{0} : ((__mmask64{1} << n) - 1), p);
 }

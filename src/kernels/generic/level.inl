@@ -16,7 +16,7 @@ namespace lowbit::kernels::LOWBIT_LEVEL_NS {
 #include "tl2.inl"
 #include "natural.inl"
 #include "q6_k.inl"
-#include "q8_0.inl"
+#include "block32.inl"
 #include "float_formats.inl"
 #include "quantize.inl"
 

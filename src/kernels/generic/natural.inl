@@ -1,6 +1,6 @@
 // The "natural" kernels of the block and group formats whose codes are (nearly) in element
-// order: Q8_0 and Q6_K (dequantization only; their products are in q8_0.inl and q6_k.inl),
-// Q4_0, Q4_1 and the INTn groups.
+// order: Q8_0, Q4_0 and Q6_K (dequantization only; their products are in block32.inl and
+// q6_k.inl), Q4_1 and the INTn groups.
 //
 // A row is first decoded (format-specific) into codes u in element order plus, per 4-element
 // lane, an integer offset, a float scale and a float bias: element k is worth
@@ -284,7 +284,7 @@ void gemm(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end,
     }
 
 void q8_0_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) { natural::dequantize(natural::Q8_0{}, w, r0, r1, y); }
-LOWBIT_NATURAL_KERNELS(q4_0, natural::Q4_0{})
+void q4_0_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) { natural::dequantize(natural::Q4_0{}, w, r0, r1, y); }
 LOWBIT_NATURAL_KERNELS(q4_1, natural::Q4_1{})
 void q6_k_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) { natural::dequantize(natural::Q6_K{}, w, r0, r1, y); }
 

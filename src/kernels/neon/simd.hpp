@@ -21,6 +21,12 @@ constexpr bool kDotAnyU = false;
 inline B load_b(const void* p) { return vld1q_u8(static_cast<const uint8_t*>(p)); }
 // kW bytes from 32-byte pieces `stride` bytes apart (codes of consecutive blocks): part of one here.
 inline B load_b_32s(const uint8_t* p, int64_t) { return load_b(p); }
+// Q4_0-style nibbles: a block's 16 bytes at p; this vector is half `half` of the block's 32
+// elements: the low nibbles (elements 0..15) or the high ones (16..31).
+inline B load_nibbles_b(const uint8_t* p, int64_t, int half) {
+    const uint8x16_t bytes = vld1q_u8(p);
+    return half == 0 ? vandq_u8(bytes, vdupq_n_u8(15)) : vshrq_n_u8(bytes, 4);
+}
 inline B load_b_partial(const void* p, int n) {
     uint8_t buf[16] = {};
     __builtin_memcpy(buf, p, static_cast<unsigned>(n < 16 ? n : 16));
