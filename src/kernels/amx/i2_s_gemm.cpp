@@ -4,17 +4,7 @@
 // once per call into the tiles' 4-byte-interleaved layout. The integer sums are exact, so the
 // outputs equal the scalar reference bit for bit. Compiled with AMX and AVX-512 flags; used
 // only when the CPU has AMX-INT8 and the kernel granted this process the tile state.
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* values
-// (GCC bug 105593, fixed in GCC 13); the warning is located in the header, so silence it there.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "../x86_intrinsics.hpp"
 
 #include <cstdint>
 #include <cstdlib>

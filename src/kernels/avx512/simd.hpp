@@ -4,17 +4,7 @@
 // src/kernels/avx2/simd.hpp and src/kernels/neon/simd.hpp provide the same names.
 #pragma once
 
-// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* values (GCC
-// bug 105593, fixed in GCC 13); the warning is located in the header, so silence it there.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "../x86_intrinsics.hpp"
 
 #include <cstdint>
 
