@@ -2,16 +2,7 @@
 
 #include <benchmark/benchmark.h>
 #if defined(__x86_64__)
-// GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug 105593): silence it for the header.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "../src/kernels/x86_intrinsics.hpp"  // <immintrin.h> with the GCC 12 warning workaround
 #endif
 
 #include <cstdlib>
