@@ -11,6 +11,7 @@
 #include "lowbit/error.hpp"
 #include "lowbit/isa.hpp"
 #include "lowbit/version.hpp"
+#include "lowbit_git_commit.hpp"  // LOWBIT_GIT_COMMIT, written at build time
 
 namespace lowbit::llm {
 namespace {
