@@ -1,0 +1,304 @@
+// The AMX level: I2_S and TQ2_0 prompt processing (GEMM) on Intel AMX tiles (TDPBUSD: 16 rows
+// x 64 u8 weight codes times 64 x 16 s8 activations into 16 x 16 int32 sums, 16384
+// multiply-adds per instruction). Weight codes are decoded once per block of 32 rows;
+// activations are packed once per call into the tiles' 4-byte-interleaved layout. The integer
+// sums are exact: I2_S outputs equal the scalar reference bit for bit; TQ2_0 scales each
+// block's sums in float (within the tolerance). Compiled with AMX and AVX-512 flags; used only
+// when the CPU has AMX-INT8 and the kernel granted this process the tile state.
+#include "../x86_intrinsics.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "../level_table.hpp"
+
+namespace lowbit::kernels::amx {
+namespace {
+
+// Builds nothing std:: here (see generic/common.inl for why).
+struct Buffer {
+    explicit Buffer(std::size_t bytes) : p(static_cast<uint8_t*>(aligned_alloc(64, (bytes + 63) / 64 * 64))) {
+        if (p == nullptr) kernel_out_of_memory(bytes);
+        __builtin_memset(p, 0, (bytes + 63) / 64 * 64);
+    }
+    ~Buffer() { free(p); }
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    uint8_t* p;
+};
+
+struct TileConfig {
+    uint8_t palette_id = 1;
+    uint8_t start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+};
+
+// tiles 0-3: sums (16 x 16 int32), 4-5: weight codes (16 rows x 64), 6-7: activations.
+void configure_tiles() {
+    TileConfig c;
+    for (int t = 0; t < 8; ++t) {
+        c.rows[t] = 16;
+        c.colsb[t] = 64;
+    }
+    _tile_loadconfig(&c);
+}
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+constexpr int kStep = 64;  // K elements per tile step: one plane of one 64-byte code chunk
+
+// Activations of one token in the planar order of I2_S's codes: chunk c (64 code bytes,
+// 256 elements), plane l, lane i holds element 128 (j / 32) + 32 l + j % 32, j = 64 c + i.
+void permute_token(const int8_t* q, int64_t code_bytes, int64_t chunks, int8_t* out) {
+    for (int64_t c = 0; c < chunks; ++c) {
+        for (int l = 0; l < 4; ++l) {
+            int8_t* dst = out + (c * 4 + l) * kStep;
+            for (int r = 0; r < kStep; r += 16) {
+                const int64_t j = c * kStep + r;
+                if (j < code_bytes) {
+                    __builtin_memcpy(dst + r, q + 128 * (j / 32) + 32 * l + j % 32, 16);
+                } else {
+                    __builtin_memset(dst + r, 0, 16);
+                }
+            }
+        }
+    }
+}
+
+// The 2-bit field of each code byte at `shift`, as bytes.
+inline __m512i field(__m512i w, int shift) {
+    const __m512i shifted = _mm512_srlv_epi16(w, _mm512_set1_epi16(static_cast<short>(shift)));
+    return _mm512_and_si512(shifted, _mm512_set1_epi8(3));
+}
+
+// Activations: permuted per token, then interleaved by 4 bytes per 16-token block: block b,
+// step s, row r = bytes of tokens 16 b .. 16 b + 15, elements 4 r .. 4 r + 3 (the layout
+// TDPBUSD takes its second operand in). `packed` must be zero (tokens past the last stay 0).
+void pack_activations(const ActivationsI8& x, int64_t code_bytes, int64_t chunks, int64_t steps, uint8_t* permuted,
+                      uint8_t* packed) {
+    for (int64_t t = 0; t < x.rows; ++t) {
+        permute_token(x.q + t * x.stride, code_bytes, chunks, reinterpret_cast<int8_t*>(permuted));
+        const int64_t block = t / 16, n = t % 16;
+        for (int64_t step = 0; step < steps; ++step) {
+            uint8_t* tile = packed + (block * steps + step) * 1024;
+            const uint8_t* src = permuted + step * kStep;
+            for (int r = 0; r < 16; ++r) __builtin_memcpy(tile + r * 64 + n * 4, src + 4 * r, 4);
+        }
+    }
+}
+
+// 0, 16, ..., 240: the offsets of one column of a 16 x 16 int32 (or float) tile.
+inline __m512i column_offsets() {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(16));
+}
+
+void i2_s_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+               int64_t y_stride) {
+    const int64_t code_bytes = w.cols / 4;
+    const int64_t chunks = (code_bytes + kStep - 1) / kStep;
+    const int64_t steps = chunks * 4;
+    const int64_t tokens = x.rows;
+    const int64_t token_blocks = (tokens + 31) / 32 * 2;  // pairs of 16
+    float scale;
+    __builtin_memcpy(&scale, w.data + w.rows * code_bytes, 4);
+
+    Buffer permuted(static_cast<std::size_t>(steps * kStep));
+    Buffer packed(static_cast<std::size_t>(token_blocks * steps * 1024));
+    const int32_t* sums = x.sum;
+    pack_activations(x, code_bytes, chunks, steps, permuted.p, packed.p);
+
+    Buffer codes(static_cast<std::size_t>(steps * 32 * kStep));  // [step][32 rows][64]
+    alignas(64) int32_t out[4][16 * 16];
+    configure_tiles();
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += 32) {
+        const int64_t nr = min64(32, row_end - r0);
+        // decode 32 rows' codes, plane by plane (rows past the end stay zero)
+        for (int64_t row = 0; row < 32; ++row) {
+            for (int64_t c = 0; c < chunks; ++c) {
+                __m512i wv = _mm512_setzero_si512();
+                if (row < nr) {
+                    const int64_t left = code_bytes - c * kStep;
+                    const __mmask64 m = left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+                    wv = _mm512_maskz_loadu_epi8(m, w.data + (r0 + row) * code_bytes + c * kStep);
+                }
+                for (int l = 0; l < 4; ++l) {
+                    _mm512_store_si512(codes.p + ((c * 4 + l) * 32 + row) * kStep, field(wv, 6 - 2 * l));
+                }
+            }
+        }
+        for (int64_t b = 0; b < token_blocks; b += 2) {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int64_t step = 0; step < steps; ++step) {
+                const uint8_t* a = codes.p + step * 32 * kStep;
+                _tile_loadd(4, a, 64);
+                _tile_loadd(5, a + 16 * kStep, 64);
+                _tile_loadd(6, packed.p + (b * steps + step) * 1024, 64);
+                _tile_loadd(7, packed.p + ((b + 1) * steps + step) * 1024, 64);
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(1, 4, 7);
+                _tile_dpbusd(2, 5, 6);
+                _tile_dpbusd(3, 5, 7);
+            }
+            _tile_stored(0, out[0], 64);
+            _tile_stored(1, out[1], 64);
+            _tile_stored(2, out[2], 64);
+            _tile_stored(3, out[3], 64);
+            // Outputs: tile (half_r, half_t) holds rows 16 half_r + i (tile row i) by tokens
+            // 16 (b + half_t) + n (column n). Each token's 16 rows are one column, gathered,
+            // then written as one contiguous run of y (row by row, writes scattered by the
+            // y stride and divided one at a time, took a quarter of the call).
+            const __m512i column = column_offsets();
+            for (int half_r = 0; half_r < 2; ++half_r) {
+                const int64_t rows_here = nr - half_r * 16;
+                if (rows_here <= 0) break;
+                const __mmask16 keep = rows_here >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << rows_here) - 1);
+                for (int half_t = 0; half_t < 2; ++half_t) {
+                    const int32_t* c = out[half_r * 2 + half_t];
+                    for (int n = 0; n < 16; ++n) {
+                        const int64_t t = (b + half_t) * 16 + n;
+                        if (t >= tokens) break;
+                        const __m512i sums_col = _mm512_i32gather_epi32(_mm512_add_epi32(column, _mm512_set1_epi32(n)), c, 4);
+                        // (float)(sum - token sum) / token scale * tensor scale: the reference's steps
+                        const __m512 v = _mm512_mul_ps(
+                            _mm512_div_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sums_col, _mm512_set1_epi32(sums[t]))),
+                                          _mm512_set1_ps(x.scale[t])),
+                            _mm512_set1_ps(scale));
+                        _mm512_mask_storeu_ps(y + t * y_stride + (r0 - row_begin) + half_r * 16, keep, v);
+                    }
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+// TQ2_0 (blocks of 256: 64 code bytes, element 128 (j / 32) + 32 l + j % 32 of byte j in the
+// field at shift 2 l, then f16 d; value (code - 1) d): the same tiles, with the integer sums
+// taken per block (its 4 steps) and scaled into float accumulators, since each block of each
+// row has its own d. Not the reference's order of float additions: within the tolerance.
+void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+                int64_t y_stride) {
+    constexpr int64_t kBlockBytes = 66;
+    const int64_t blocks = w.cols / 256;
+    const int64_t code_bytes = blocks * 64;  // as one row of I2_S-ordered codes
+    const int64_t steps = blocks * 4;
+    const int64_t tokens = x.rows;
+    const int64_t token_blocks = (tokens + 31) / 32 * 2;  // pairs of 16
+
+    Buffer permuted(static_cast<std::size_t>(steps * kStep));
+    Buffer packed(static_cast<std::size_t>(token_blocks * steps * 1024));
+    pack_activations(x, code_bytes, blocks, steps, permuted.p, packed.p);
+    // each token's activation sum per block (the codes' offset of 1), tokens padded to pairs
+    Buffer block_sums_buf(static_cast<std::size_t>(blocks * token_blocks * 16) * 4);
+    auto* block_sums = reinterpret_cast<int32_t*>(block_sums_buf.p);  // [block][token]
+    for (int64_t t = 0; t < tokens; ++t) {
+        for (int64_t b = 0; b < blocks; ++b) {
+            int32_t s = 0;
+            for (int k = 0; k < 256; ++k) s += x.q[t * x.stride + b * 256 + k];
+            block_sums[b * token_blocks * 16 + t] = s;
+        }
+    }
+
+    Buffer codes(static_cast<std::size_t>(steps * 32 * kStep));  // [step][32 rows][64]
+    alignas(64) float scales[32];                                // d of each row, this block
+    alignas(64) int32_t out[4][16 * 16];
+    alignas(64) float acc[32 * 32];  // [row][token of the pair], the pair's float sums
+    const __m512i column = column_offsets();
+    configure_tiles();
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += 32) {
+        const int64_t nr = min64(32, row_end - r0);
+        for (int64_t row = 0; row < 32; ++row) {
+            for (int64_t c = 0; c < blocks; ++c) {
+                const __m512i wv = row < nr ? _mm512_loadu_si512(w.data + ((r0 + row) * blocks + c) * kBlockBytes)
+                                            : _mm512_setzero_si512();
+                for (int l = 0; l < 4; ++l) {
+                    _mm512_store_si512(codes.p + ((c * 4 + l) * 32 + row) * kStep, field(wv, 2 * l));
+                }
+            }
+        }
+        for (int64_t b = 0; b < token_blocks; b += 2) {
+            for (int i = 0; i < 32 * 32; i += 16) _mm512_store_ps(acc + i, _mm512_setzero_ps());
+            for (int64_t blk = 0; blk < blocks; ++blk) {
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+                for (int64_t step = blk * 4; step < blk * 4 + 4; ++step) {
+                    const uint8_t* a = codes.p + step * 32 * kStep;
+                    _tile_loadd(4, a, 64);
+                    _tile_loadd(5, a + 16 * kStep, 64);
+                    _tile_loadd(6, packed.p + (b * steps + step) * 1024, 64);
+                    _tile_loadd(7, packed.p + ((b + 1) * steps + step) * 1024, 64);
+                    _tile_dpbusd(0, 4, 6);
+                    _tile_dpbusd(1, 4, 7);
+                    _tile_dpbusd(2, 5, 6);
+                    _tile_dpbusd(3, 5, 7);
+                }
+                _tile_stored(0, out[0], 64);
+                _tile_stored(1, out[1], 64);
+                _tile_stored(2, out[2], 64);
+                _tile_stored(3, out[3], 64);
+                for (int64_t row = 0; row < nr; ++row) {
+                    uint16_t h;
+                    __builtin_memcpy(&h, w.data + ((r0 + row) * blocks + blk) * kBlockBytes + 64, 2);
+                    scales[row] = _cvtsh_ss(h);
+                }
+                // acc[row][token] += d[row] * (sum - block sum of the token)
+                const int32_t* bs = block_sums + blk * token_blocks * 16 + b * 16;
+                for (int half_t = 0; half_t < 2; ++half_t) {
+                    const __m512i token_sums = _mm512_loadu_si512(bs + half_t * 16);
+                    for (int half_r = 0; half_r < 2; ++half_r) {
+                        const int32_t* c = out[half_r * 2 + half_t];
+                        for (int i = 0; i < 16; ++i) {
+                            const int64_t row = half_r * 16 + i;
+                            if (row >= nr) break;
+                            float* dst = acc + row * 32 + half_t * 16;
+                            const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(c + i * 16), token_sums));
+                            _mm512_store_ps(dst, _mm512_fmadd_ps(v, _mm512_set1_ps(scales[row]), _mm512_load_ps(dst)));
+                        }
+                    }
+                }
+            }
+            // y[token][row] = acc[row][token] / token scale: one gathered column per token
+            for (int half_r = 0; half_r < 2; ++half_r) {
+                const int64_t rows_here = nr - half_r * 16;
+                if (rows_here <= 0) break;
+                const __mmask16 keep = rows_here >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << rows_here) - 1);
+                for (int n = 0; n < 32; ++n) {
+                    const int64_t t = b * 16 + n;
+                    if (t >= tokens) break;
+                    const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(column, _mm512_set1_epi32(2)),
+                                                         _mm512_set1_epi32(half_r * 16 * 32 + n));
+                    const __m512 v = _mm512_div_ps(_mm512_i32gather_ps(idx, acc, 4), _mm512_set1_ps(x.scale[t]));
+                    _mm512_mask_storeu_ps(y + t * y_stride + (r0 - row_begin) + half_r * 16, keep, v);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+constexpr Kernels gemm_only(GemmI8Fn f) {
+    Kernels k;
+    k.gemm_i8 = f;
+    return k;
+}
+
+constexpr TypeKernels kTypes[] = {
+    {TypeId::I2_S, gemm_only(&i2_s_gemm)},
+    {TypeId::TQ2_0, gemm_only(&tq2_0_gemm)},
+};
+
+}  // namespace
+}  // namespace lowbit::kernels::amx
+
+namespace lowbit::kernels {
+extern const LevelTable kAmxTable;
+const LevelTable kAmxTable = {amx::kTypes, sizeof(amx::kTypes) / sizeof(amx::kTypes[0]), CoreKernels{}};
+}  // namespace lowbit::kernels
