@@ -106,6 +106,14 @@ inline int32_t hsum_i(I v) {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
     return _mm_cvtsi128_si32(s);
 }
+// The four horizontal sums of a, b, c, d into out[0..3] (one reduction tree for four rows).
+inline void hsum4_i(I a, I b, I c, I d, int32_t* out) {
+    const __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));  // a b a b per 128
+    const __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
+    const __m256i abcd = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));  // a b c d
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                     _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1)));
+}
 inline I dot_i(I acc, B u, B s) {
 #if LOWBIT_VNNI
     return _mm256_dpbusd_avx_epi32(acc, u, s);

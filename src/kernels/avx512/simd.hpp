@@ -98,6 +98,15 @@ inline I srl_i(I v) {
 }
 inline I set_lane0_i(int32_t v) { return _mm512_maskz_set1_epi32(1, v); }
 inline int32_t hsum_i(I v) { return _mm512_reduce_add_epi32(v); }
+// The four horizontal sums of a, b, c, d into out[0..3] (one reduction tree for four rows).
+inline void hsum4_i(I a, I b, I c, I d, int32_t* out) {
+    const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));  // a b a b per 128
+    const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    const __m512i abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));  // a b c d
+    const __m256i half = _mm256_add_epi32(_mm512_castsi512_si256(abcd), _mm512_extracti64x4_epi64(abcd, 1));
+    const __m128i quarter = _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), quarter);
+}
 // acc + per 32-bit lane the sum of 4 products u8(u) * s8(s). Exact when u <= 127 (the
 // emulation's 16-bit pair sums cannot saturate then); with VNNI exact for any u.
 inline I dot_i(I acc, B u, B s) {

@@ -110,17 +110,22 @@ inline void block_dot(const WeightView& w, int64_t row, int64_t block, const Sha
             });
         }
     }
+    I total[R];
     for (int r = 0; r < R; ++r) {
-        I total = zero_i();
+        total[r] = zero_i();
         for_planes<L::kPlanes>([&](auto pl) {
             constexpr int P = decltype(pl)::value;
             if constexpr (UseShifted) {
-                total = add_i(total, L::template unshift<P>(acc[r][P]));
+                total[r] = add_i(total[r], L::template unshift<P>(acc[r][P]));
             } else {
-                total = add_i(total, acc[r][P]);
+                total[r] = add_i(total[r], acc[r][P]);
             }
         });
-        out[r] = hsum_i(total);
+    }
+    if constexpr (R == 4) {
+        hsum4_i(total[0], total[1], total[2], total[3], out);  // block formats reduce per block: one tree for 4 rows
+    } else {
+        for (int r = 0; r < R; ++r) out[r] = hsum_i(total[r]);
     }
 }
 

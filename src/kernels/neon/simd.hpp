@@ -93,6 +93,8 @@ inline I srl_i(I v) {
 }
 inline I set_lane0_i(int32_t v) { return vsetq_lane_s32(v, vdupq_n_s32(0), 0); }
 inline int32_t hsum_i(I v) { return vaddvq_s32(v); }
+// The four horizontal sums of a, b, c, d into out[0..3] (one reduction tree for four rows).
+inline void hsum4_i(I a, I b, I c, I d, int32_t* out) { vst1q_s32(out, vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d))); }
 // acc + per lane the sum of 4 products s8(a) * s8(b), lane j: bytes 4j..4j+3. Exact for any input.
 inline I dot_ss_i(I acc, B a, B b) {
     const int8x16_t sa = vreinterpretq_s8_u8(a), sb = vreinterpretq_s8_u8(b);
