@@ -90,6 +90,32 @@ void pack_activations(const ActivationsI8& x, int64_t code_bytes, int64_t chunks
     }
 }
 
+// The integer sums of 32 decoded weight rows (codes: [step][32 rows][64]) by the 32 tokens of
+// the 16-token blocks b and b + 1 (packed activations), over the steps [first, last), into
+// out: tile (half_r, half_t) = out[2 half_r + half_t], 16 rows x 16 tokens.
+inline void tile_sums(const uint8_t* codes, const uint8_t* packed, int64_t b, int64_t steps, int64_t first,
+                      int64_t last, int32_t (*out)[16 * 16]) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t step = first; step < last; ++step) {
+        const uint8_t* a = codes + step * 32 * kStep;
+        _tile_loadd(4, a, 64);
+        _tile_loadd(5, a + 16 * kStep, 64);
+        _tile_loadd(6, packed + (b * steps + step) * 1024, 64);
+        _tile_loadd(7, packed + ((b + 1) * steps + step) * 1024, 64);
+        _tile_dpbusd(0, 4, 6);
+        _tile_dpbusd(1, 4, 7);
+        _tile_dpbusd(2, 5, 6);
+        _tile_dpbusd(3, 5, 7);
+    }
+    _tile_stored(0, out[0], 64);
+    _tile_stored(1, out[1], 64);
+    _tile_stored(2, out[2], 64);
+    _tile_stored(3, out[3], 64);
+}
+
 // 0, 16, ..., 240: the offsets of one column of a 16 x 16 int32 (or float) tile.
 inline __m512i column_offsets() {
     return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(16));
@@ -130,25 +156,7 @@ void i2_s_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Ac
             }
         }
         for (int64_t b = 0; b < token_blocks; b += 2) {
-            _tile_zero(0);
-            _tile_zero(1);
-            _tile_zero(2);
-            _tile_zero(3);
-            for (int64_t step = 0; step < steps; ++step) {
-                const uint8_t* a = codes.p + step * 32 * kStep;
-                _tile_loadd(4, a, 64);
-                _tile_loadd(5, a + 16 * kStep, 64);
-                _tile_loadd(6, packed.p + (b * steps + step) * 1024, 64);
-                _tile_loadd(7, packed.p + ((b + 1) * steps + step) * 1024, 64);
-                _tile_dpbusd(0, 4, 6);
-                _tile_dpbusd(1, 4, 7);
-                _tile_dpbusd(2, 5, 6);
-                _tile_dpbusd(3, 5, 7);
-            }
-            _tile_stored(0, out[0], 64);
-            _tile_stored(1, out[1], 64);
-            _tile_stored(2, out[2], 64);
-            _tile_stored(3, out[3], 64);
+            tile_sums(codes.p, packed.p, b, steps, 0, steps, out);
             // Outputs: tile (half_r, half_t) holds rows 16 half_r + i (tile row i) by tokens
             // 16 (b + half_t) + n (column n). Each token's 16 rows are one column, gathered,
             // then written as one contiguous run of y (row by row, writes scattered by the
@@ -225,25 +233,7 @@ void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const A
         for (int64_t b = 0; b < token_blocks; b += 2) {
             for (int i = 0; i < 32 * 32; i += 16) _mm512_store_ps(acc + i, _mm512_setzero_ps());
             for (int64_t blk = 0; blk < blocks; ++blk) {
-                _tile_zero(0);
-                _tile_zero(1);
-                _tile_zero(2);
-                _tile_zero(3);
-                for (int64_t step = blk * 4; step < blk * 4 + 4; ++step) {
-                    const uint8_t* a = codes.p + step * 32 * kStep;
-                    _tile_loadd(4, a, 64);
-                    _tile_loadd(5, a + 16 * kStep, 64);
-                    _tile_loadd(6, packed.p + (b * steps + step) * 1024, 64);
-                    _tile_loadd(7, packed.p + ((b + 1) * steps + step) * 1024, 64);
-                    _tile_dpbusd(0, 4, 6);
-                    _tile_dpbusd(1, 4, 7);
-                    _tile_dpbusd(2, 5, 6);
-                    _tile_dpbusd(3, 5, 7);
-                }
-                _tile_stored(0, out[0], 64);
-                _tile_stored(1, out[1], 64);
-                _tile_stored(2, out[2], 64);
-                _tile_stored(3, out[3], 64);
+                tile_sums(codes.p, packed.p, b, steps, blk * 4, blk * 4 + 4, out);
                 for (int64_t row = 0; row < nr; ++row) {
                     uint16_t h;
                     __builtin_memcpy(&h, w.data + ((r0 + row) * blocks + blk) * kBlockBytes + 64, 2);
