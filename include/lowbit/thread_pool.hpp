@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace lowbit {
@@ -30,6 +31,10 @@ public:
     // Splits [0, n) into size() contiguous parts, rounded to multiples of `grain`, and runs
     // body(begin, end) on each non-empty part.
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
+
+    // Part `index` of `count` of that split: [first, second), possibly empty. For jobs that
+    // split several ranges the way parallel_for splits one.
+    static std::pair<int64_t, int64_t> share(int64_t n, int64_t grain, int index, int count);
 
 private:
     void worker_loop(int index);

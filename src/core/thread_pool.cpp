@@ -101,15 +101,18 @@ void ThreadPool::run(const std::function<void(int, int)>& job) {
     if (error_) std::rethrow_exception(error_);
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
-    if (n <= 0) return;
+std::pair<int64_t, int64_t> ThreadPool::share(int64_t n, int64_t grain, int index, int count) {
     if (grain < 1) grain = 1;
     const int64_t units = (n + grain - 1) / grain;
+    const int64_t first = units * index / count * grain;
+    const int64_t last = units * (index + 1) / count * grain;
+    return {first < n ? first : n, last < n ? last : n};
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
+    if (n <= 0) return;
     run([&](int index, int count) {
-        const int64_t first = units * index / count * grain;
-        const int64_t last = units * (index + 1) / count * grain;
-        const int64_t begin = first < n ? first : n;
-        const int64_t end = last < n ? last : n;
+        const auto [begin, end] = share(n, grain, index, count);
         if (begin < end) body(begin, end);
     });
 }

@@ -120,10 +120,7 @@ void Context::matmul_shared(std::initializer_list<Product> products, const float
     const ActivationsI8 rows{qact_.data(), n, in_dim, in_dim, act_scale_.data(), act_sum_.data()};
     pool_.run([&](int index, int count) {
         for (const Product& p : products) {
-            // this thread's rows: the same static split as ThreadPool::parallel_for
-            const int64_t units = (p.out_dim + kRowGrain - 1) / kRowGrain;
-            const int64_t r0 = std::min(units * index / count * kRowGrain, p.out_dim);
-            const int64_t r1 = std::min(units * (index + 1) / count * kRowGrain, p.out_dim);
+            const auto [r0, r1] = ThreadPool::share(p.out_dim, kRowGrain, index, count);  // this thread's rows
             if (r0 >= r1) continue;
             const Kernels& k = p.w->type->active;
             if (n == 1) {

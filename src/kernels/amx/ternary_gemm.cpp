@@ -217,7 +217,8 @@ void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const A
     alignas(64) float scales[32];                                // d of each row, this block
     alignas(64) int32_t out[4][16 * 16];
     alignas(64) float acc[32 * 32];  // [row][token of the pair], the pair's float sums
-    const __m512i column = column_offsets();
+    // a column of acc (32 floats per row): 0, 32, ..., 480
+    const __m512i acc_column = _mm512_mullo_epi32(column_offsets(), _mm512_set1_epi32(2));
     configure_tiles();
     for (int64_t r0 = row_begin; r0 < row_end; r0 += 32) {
         const int64_t nr = min64(32, row_end - r0);
@@ -263,8 +264,7 @@ void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const A
                 for (int n = 0; n < 32; ++n) {
                     const int64_t t = b * 16 + n;
                     if (t >= tokens) break;
-                    const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(column, _mm512_set1_epi32(2)),
-                                                         _mm512_set1_epi32(half_r * 16 * 32 + n));
+                    const __m512i idx = _mm512_add_epi32(acc_column, _mm512_set1_epi32(half_r * 16 * 32 + n));
                     const __m512 v = _mm512_div_ps(_mm512_i32gather_ps(idx, acc, 4), _mm512_set1_ps(x.scale[t]));
                     _mm512_mask_storeu_ps(y + t * y_stride + (r0 - row_begin) + half_r * 16, keep, v);
                 }

@@ -44,7 +44,8 @@ inline simd::F group_dot(const uint8_t* blk, const int8_t* a, const int32_t* off
     float d[2] = {};
     for (int64_t i = 0; i < kBlocksPerVector; ++i) d[i] = load_f16_scale(blk + i * T::kBytes);
     for (int64_t v = 0; v < kVectorsPerBlock; ++v) {
-        const I isum = sub_i(T::dot(T::codes(blk, v), load_b(a + v * kW)), load_i(offsets + v * kW / 4));
+        I isum = T::dot(T::codes(blk, v), load_b(a + v * kW));
+        if constexpr (T::kOffset != 0) isum = sub_i(isum, load_i(offsets + v * kW / 4));
         acc = fma_f(cvt_f(isum), splat_per8_f(d), acc);
     }
     return acc;
