@@ -273,6 +273,15 @@ private:
                   << got[r] << ", reference " << want[r];
                 return fail(o.str());
             }
+            // Threads split rows anywhere: a row computed alone must give the same bits.
+            float alone = 0;
+            k_.gemv_f32(view, r, r + 1, x.data(), &alone);
+            if (!same_bits(alone, got[r])) {
+                std::ostringstream o;
+                o << describe(t_, isa_, "gemv_f32", view.rows, view.cols, input_name(kind)) << ": row " << r
+                  << " alone is " << alone << ", in the range " << got[r];
+                return fail(o.str());
+            }
         }
         ++report_.passed;
     }

@@ -79,17 +79,42 @@ void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
     }
 }
 
-// f32 activations (output heads): the weights converted lane by lane, fused multiply-adds.
+// f32 activations (output heads): the weights converted lane by lane, fused multiply-adds, four
+// rows at a time so that four weight streams are in flight (one stream per thread leaves memory
+// bandwidth unused). Each row keeps its own two accumulators in the same order whether it runs in
+// a group of four or alone, so a row's result does not depend on how rows were split among
+// threads.
+template <class T, int R>
+inline void rows_dot_f32(const uint8_t* rows, int64_t row_bytes, int64_t cols, const float* x, float* y) {
+    using namespace simd;
+    const int64_t full = cols / (2 * kF) * (2 * kF);
+    F acc0[R], acc1[R];
+    for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = zero_f();
+    for (int64_t k = 0; k < full; k += 2 * kF) {
+        const F x0 = load_f(x + k), x1 = load_f(x + k + kF);
+        for (int i = 0; i < R; ++i) {
+            const uint8_t* row = rows + i * row_bytes;
+            acc0[i] = fma_f(T::load(row + k * T::kBytes), x0, acc0[i]);
+            acc1[i] = fma_f(T::load(row + (k + kF) * T::kBytes), x1, acc1[i]);
+        }
+    }
+    for (int i = 0; i < R; ++i) {
+        const uint8_t* row = rows + i * row_bytes;
+        float s = hsum_f(add_f(acc0[i], acc1[i]));
+        for (int64_t k = full; k < cols; ++k) s += T::scalar(row + k * T::kBytes) * x[k];
+        y[i] = s;
+    }
+}
+
 template <class T>
 void gemv_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
-    using namespace simd;
-    const int64_t full = w.cols / kF * kF;
-    for (int64_t r = row_begin; r < row_end; ++r) {
-        const uint8_t* row = w.data + r * w.cols * T::kBytes;
-        float s = vector_dot<T>(row, full, [x](int64_t k) { return load_f(x + k); });
-        for (int64_t k = full; k < w.cols; ++k) s += T::scalar(row + k * T::kBytes) * x[k];
-        y[r - row_begin] = s;
+    constexpr int kGroup = 4;
+    const int64_t row_bytes = w.cols * T::kBytes;
+    int64_t r = row_begin;
+    for (; r + kGroup <= row_end; r += kGroup) {
+        rows_dot_f32<T, kGroup>(w.data + r * row_bytes, row_bytes, w.cols, x, y + (r - row_begin));
     }
+    for (; r < row_end; ++r) rows_dot_f32<T, 1>(w.data + r * row_bytes, row_bytes, w.cols, x, y + (r - row_begin));
 }
 
 }  // namespace floats
