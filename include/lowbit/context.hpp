@@ -52,12 +52,18 @@ private:
     // out = W input for n tokens: the input quantized per token to int8, then GEMV or GEMM.
     void matmul(const Linear& w, const float* input, int64_t n, int64_t in_dim, float* out, int64_t out_dim);
     // Several matrices applied to the same input (q, k, v; gate, up): the input quantized once,
-    // and all the products in one pool job (each thread takes its share of every matrix).
+    // and all the products in one pool job (a prompt: each thread takes its share of every
+    // matrix; one token: row chunks handed out from a shared counter).
     struct Product {
         const Linear* w;
         float* out;
         int64_t out_dim;
     };
+    struct RowChunk {
+        const Product* product;
+        int64_t begin, end;
+    };
+    std::vector<RowChunk> row_chunks_;  // reused by every decode product
     void matmul_shared(std::initializer_list<Product> products, const float* input, int64_t n, int64_t in_dim);
     void quantize_input(const float* input, int64_t n, int64_t in_dim);
     void count(const std::string& op, const WeightType& type, const void* fn);

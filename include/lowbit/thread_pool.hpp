@@ -32,6 +32,12 @@ public:
     // body(begin, end) on each non-empty part.
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 
+    // Runs body(chunk) once for every chunk in [0, chunks), handing chunks out from a shared
+    // counter: a thread that runs slower (less memory bandwidth, a late wake-up) takes fewer
+    // chunks instead of being waited for. For work whose result does not depend on which thread
+    // does a chunk.
+    void for_each_chunk(int64_t chunks, const std::function<void(int64_t)>& body);
+
     // Part `index` of `count` of that split: [first, second), possibly empty. For jobs that
     // split several ranges the way parallel_for splits one.
     static std::pair<int64_t, int64_t> share(int64_t n, int64_t grain, int index, int count);

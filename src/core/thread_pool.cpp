@@ -117,4 +117,15 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     });
 }
 
+void ThreadPool::for_each_chunk(int64_t chunks, const std::function<void(int64_t)>& body) {
+    if (chunks <= 0) return;
+    std::atomic<int64_t> next{0};
+    run([&](int, int) {
+        for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+             c = next.fetch_add(1, std::memory_order_relaxed)) {
+            body(c);
+        }
+    });
+}
+
 }  // namespace lowbit

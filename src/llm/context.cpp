@@ -39,6 +39,21 @@ void rope_norm(float* v, int64_t rope_dim, const float* cos_t, const float* sin_
     }
 }
 
+// Row chunks of a memory-bound product handed out dynamically ("guided"): each chunk a quarter
+// of what is left (per thread pair), down to the kernels' row grain, so that threads stream long
+// runs of rows first and even out at the end with small chunks.
+template <class Emit>
+void guided_chunks(int64_t rows, int threads, Emit emit) {
+    int64_t begin = 0;
+    while (begin < rows) {
+        const int64_t want = (rows - begin) / (2 * threads);
+        const int64_t size = std::max<int64_t>(kRowGrain, (want + kRowGrain - 1) / kRowGrain * kRowGrain);
+        const int64_t end = std::min(begin + size, rows);
+        emit(begin, end);
+        begin = end;
+    }
+}
+
 }  // namespace
 
 Context::Context(const Model& model, int64_t n_ctx, ThreadPool& pool, KvCacheType kv_type)
@@ -118,18 +133,25 @@ void Context::matmul_shared(std::initializer_list<Product> products, const float
     quantize_input(input, n, in_dim);
     const ActivationRowI8 row{qact_.data(), in_dim, act_scale_[0], act_sum_[0]};
     const ActivationsI8 rows{qact_.data(), n, in_dim, in_dim, act_scale_.data(), act_sum_.data()};
-    pool_.run([&](int index, int count) {
+    if (n == 1) {
+        // Memory bound: the two threads rarely get equal bandwidth, so rows go out in chunks.
+        row_chunks_.clear();
         for (const Product& p : products) {
-            const auto [r0, r1] = ThreadPool::share(p.out_dim, kRowGrain, index, count);  // this thread's rows
-            if (r0 >= r1) continue;
-            const Kernels& k = p.w->type->active;
-            if (n == 1) {
-                k.gemv_i8(p.w->view, r0, r1, row, p.out + r0);
-            } else {
-                k.gemm_i8(p.w->view, r0, r1, rows, p.out + r0, p.out_dim);
-            }
+            guided_chunks(p.out_dim, pool_.size(), [&](int64_t r0, int64_t r1) { row_chunks_.push_back({&p, r0, r1}); });
         }
-    });
+        pool_.for_each_chunk(static_cast<int64_t>(row_chunks_.size()), [&](int64_t c) {
+            const RowChunk& rc = row_chunks_[static_cast<std::size_t>(c)];
+            rc.product->w->type->active.gemv_i8(rc.product->w->view, rc.begin, rc.end, row, rc.product->out + rc.begin);
+        });
+    } else {
+        // Each GEMM call packs the tokens' activations: one contiguous share per thread.
+        pool_.run([&](int index, int count) {
+            for (const Product& p : products) {
+                const auto [r0, r1] = ThreadPool::share(p.out_dim, kRowGrain, index, count);  // this thread's rows
+                if (r0 < r1) p.w->type->active.gemm_i8(p.w->view, r0, r1, rows, p.out + r0, p.out_dim);
+            }
+        });
+    }
     for (const Product& p : products) {
         const Kernels& k = p.w->type->active;
         if (n == 1) {
@@ -306,8 +328,12 @@ void Context::eval(std::span<const int32_t> tokens, std::vector<float>& logits, 
         for (int64_t t = first; t < n; ++t) {
             const float* normed = h_.data() + t * d;
             float* out = logits.data() + (t - first) * h.n_vocab;
-            pool_.parallel_for(h.n_vocab, kRowGrain,
-                               [&](int64_t r0, int64_t r1) { head.type->active.gemv_f32(head.view, r0, r1, normed, out + r0); });
+            std::vector<std::pair<int64_t, int64_t>> chunks;
+            guided_chunks(h.n_vocab, pool_.size(), [&](int64_t r0, int64_t r1) { chunks.emplace_back(r0, r1); });
+            pool_.for_each_chunk(static_cast<int64_t>(chunks.size()), [&](int64_t c) {
+                const auto [r0, r1] = chunks[static_cast<std::size_t>(c)];
+                head.type->active.gemv_f32(head.view, r0, r1, normed, out + r0);
+            });
             count("gemv_f32", *head.type, reinterpret_cast<const void*>(head.type->active.gemv_f32));
         }
     } else {
