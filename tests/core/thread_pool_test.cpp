@@ -1,5 +1,6 @@
-// ThreadPool: every index of a parallel_for is visited exactly once, chunk boundaries fall on
-// multiples of the grain, and an exception in any part reaches the caller.
+// ThreadPool: every index of a parallel_for (every chunk of for_each_chunk) is visited exactly
+// once, chunk boundaries fall on multiples of the grain, and an exception in any part reaches the
+// caller.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -30,6 +31,23 @@ TEST(ThreadPool, ParallelForVisitsEveryIndexOnce) {
             }
         }
     }
+}
+
+TEST(ThreadPool, ForEachChunkRunsEveryChunkOnce) {
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        for (int64_t chunks : {0, 1, 2, 7, 500}) {
+            std::vector<std::atomic<int>> seen(static_cast<std::size_t>(chunks));
+            pool.for_each_chunk(chunks, [&](int64_t c) { seen[static_cast<std::size_t>(c)]++; });
+            for (int64_t c = 0; c < chunks; ++c) {
+                ASSERT_EQ(seen[static_cast<std::size_t>(c)].load(), 1) << threads << " threads, chunk " << c << " of " << chunks;
+            }
+        }
+    }
+    ThreadPool pool(2);
+    EXPECT_THROW(pool.for_each_chunk(50, [](int64_t c) {
+        if (c == 17) throw std::runtime_error("chunk failed");
+    }), std::runtime_error);
 }
 
 TEST(ThreadPool, RunGivesEveryThreadItsIndex) {
