@@ -32,12 +32,18 @@ void relu_sq_mul_f32_reference(float* gate, const float* up, int64_t n) {
     }
 }
 
-void dot_f16_f32_rows_reference(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t dim, float* out) {
-    for (int64_t j = 0; j < rows; ++j) out[j] = dot_f16_f32_reference(k + j * stride, q, dim);
+void dot_f16_f32_rows_reference(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t heads,
+                                int64_t dim, float* out, int64_t out_stride) {
+    for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t j = 0; j < rows; ++j) out[h * out_stride + j] = dot_f16_f32_reference(k + j * stride, q + h * dim, dim);
+    }
 }
 
-void axpy_f16_f32_rows_reference(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a, int64_t dim) {
-    for (int64_t j = 0; j < rows; ++j) axpy_f16_f32_reference(y, v + j * stride, a[j], dim);
+void axpy_f16_f32_rows_reference(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a,
+                                 int64_t a_stride, int64_t heads, int64_t dim) {
+    for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t j = 0; j < rows; ++j) axpy_f16_f32_reference(y + h * dim, v + j * stride, a[h * a_stride + j], dim);
+    }
 }
 
 }  // namespace lowbit

@@ -32,12 +32,15 @@ struct CoreKernels {
     // BitNet's FFN activation: gate[i] = g * g * up[i] with g = gate[i] > 0 ? gate[i] : 0
     // (bit-identical at every level).
     void (*relu_sq_mul_f32)(float* gate, const float* up, int64_t n) = nullptr;
-    // Attention over f16 KV rows (row j at k + j * stride): out[j] = dot(row j, q), each as
-    // dot_f16_f32; and y += a[j] row j for j = 0, 1, ... in order, each element as axpy_f16_f32.
-    void (*dot_f16_f32_rows)(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t dim,
-                             float* out) = nullptr;
+    // Attention of `heads` queries (query h at q + h * dim) over f16 KV rows (row j at
+    // k + j * stride), each row converted once for all the heads (the heads of one GQA group
+    // share their K and V rows): out[h * out_stride + j] = dot(row j, query h), each as
+    // dot_f16_f32; and y_h += a[h * a_stride + j] row j (y_h at y + h * dim) for j = 0, 1, ...
+    // in order, each element as axpy_f16_f32.
+    void (*dot_f16_f32_rows)(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t heads,
+                             int64_t dim, float* out, int64_t out_stride) = nullptr;
     void (*axpy_f16_f32_rows)(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a,
-                              int64_t dim) = nullptr;
+                              int64_t a_stride, int64_t heads, int64_t dim) = nullptr;
 };
 
 struct LevelTable {

@@ -98,7 +98,9 @@ void Context::reserve(int64_t n) {
     qact_.resize(N * widest);
     act_scale_.resize(N);
     act_sum_.resize(N);
-    scores_.resize(static_cast<std::size_t>(pool_.size()) * static_cast<std::size_t>(n_ctx_));
+    // per thread: one row of scores for each head of a GQA group
+    scores_.resize(static_cast<std::size_t>(pool_.size()) * static_cast<std::size_t>(model_.hp().n_head / model_.hp().n_head_kv) *
+                   static_cast<std::size_t>(n_ctx_));
     capacity_ = n;
 }
 
@@ -177,41 +179,54 @@ void Context::attention(std::size_t layer, int64_t n) {
     const float* vc32 = f32 ? v_cache_f32_.data() + layer_at : nullptr;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     const kernels::CoreKernels& core = kernels::active_core_kernels();
-    const int64_t pairs = n * h.n_head;
+    // Work items: (token, a slice of one GQA group's heads). The heads of a slice share their K
+    // and V rows, converted from f16 once for all of them. Whole groups unless that leaves
+    // fewer than four items per thread (one token: 5 groups on 2 threads would split 3 : 2).
+    int64_t slice = group;
+    while (slice % 2 == 0 && n * (h.n_head / slice) < 4 * pool_.size()) slice /= 2;
+    const int64_t slices = h.n_head / slice;
+    const int64_t items = n * slices;
     pool_.run([&](int index, int count) {
-        float* scores = scores_.data() + static_cast<std::size_t>(index) * n_ctx_;
+        float* scores = scores_.data() + static_cast<std::size_t>(index) * static_cast<std::size_t>(group * n_ctx_);
         // round robin: with a causal mask later tokens cost more, so contiguous halves of the
-        // pairs would leave the first thread waiting for the second
-        for (int64_t pair = index; pair < pairs; pair += count) {
-            const int64_t t = pair / h.n_head, head = pair % h.n_head;
+        // items would leave the first thread waiting for the second
+        for (int64_t item = index; item < items; item += count) {
+            const int64_t t = item / slices, head0 = item % slices * slice;
             const int64_t pos = n_past_ + t;  // attends to positions 0..pos (causal)
-            const float* q = q_.data() + t * q_dim + head * hd;
-            const int64_t g = head / group;
-            float max = -INFINITY;
+            const float* q = q_.data() + t * q_dim + head0 * hd;  // the slice's heads, one after another
+            const int64_t g = head0 / group;
             if (f32) {
-                for (int64_t j = 0; j <= pos; ++j) scores[j] = core.dot_f32(kc32 + j * kv_dim + g * hd, q, hd);
-            } else {
-                core.dot_f16_f32_rows(kc + g * hd, kv_dim, pos + 1, q, hd, scores);
-            }
-            for (int64_t j = 0; j <= pos; ++j) {
-                scores[j] *= scale;
-                max = std::max(max, scores[j]);
-            }
-            double sum = 0;
-            for (int64_t j = 0; j <= pos; ++j) {
-                scores[j] = std::exp(scores[j] - max);
-                sum += scores[j];
-            }
-            const auto inv = static_cast<float>(1.0 / sum);
-            float* out = attn_.data() + t * q_dim + head * hd;
-            std::fill(out, out + hd, 0.0f);
-            for (int64_t j = 0; j <= pos; ++j) scores[j] *= inv;  // the weights
-            if (f32) {
-                for (int64_t j = 0; j <= pos; ++j) {
-                    for (int64_t i = 0; i < hd; ++i) out[i] += scores[j] * vc32[j * kv_dim + g * hd + i];
+                for (int64_t s = 0; s < slice; ++s) {
+                    for (int64_t j = 0; j <= pos; ++j) scores[s * n_ctx_ + j] = core.dot_f32(kc32 + j * kv_dim + g * hd, q + s * hd, hd);
                 }
             } else {
-                core.axpy_f16_f32_rows(out, vc + g * hd, kv_dim, pos + 1, scores, hd);
+                core.dot_f16_f32_rows(kc + g * hd, kv_dim, pos + 1, q, slice, hd, scores, n_ctx_);
+            }
+            for (int64_t s = 0; s < slice; ++s) {
+                float* sc = scores + s * n_ctx_;
+                float max = -INFINITY;
+                for (int64_t j = 0; j <= pos; ++j) {
+                    sc[j] *= scale;
+                    max = std::max(max, sc[j]);
+                }
+                double sum = 0;
+                for (int64_t j = 0; j <= pos; ++j) {
+                    sc[j] = std::exp(sc[j] - max);
+                    sum += sc[j];
+                }
+                const auto inv = static_cast<float>(1.0 / sum);
+                for (int64_t j = 0; j <= pos; ++j) sc[j] *= inv;  // the weights
+            }
+            float* out = attn_.data() + t * q_dim + head0 * hd;
+            std::fill(out, out + slice * hd, 0.0f);
+            if (f32) {
+                for (int64_t s = 0; s < slice; ++s) {
+                    for (int64_t j = 0; j <= pos; ++j) {
+                        for (int64_t i = 0; i < hd; ++i) out[s * hd + i] += scores[s * n_ctx_ + j] * vc32[j * kv_dim + g * hd + i];
+                    }
+                }
+            } else {
+                core.axpy_f16_f32_rows(out, vc + g * hd, kv_dim, pos + 1, scores, n_ctx_, slice, hd);
             }
         }
     });

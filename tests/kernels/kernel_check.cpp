@@ -543,26 +543,43 @@ CheckReport check_core_kernels(Isa isa) {
             }
             if (k.dot_f16_f32_rows && k.axpy_f16_f32_rows && n >= 4) {
                 // n values as `rows` KV rows of dim 4 with stride 4 (and 3 rows of stride n/3 when
-                // larger): against the reference, and against this level's one-row kernels exactly
+                // larger), for 1-6 heads: against the reference, and against this level's
+                // one-row kernels exactly
                 for (const auto [rows, dim, stride] : {std::array<int64_t, 3>{n / 4, 4, 4}, std::array<int64_t, 3>{3, n / 3, n / 3}}) {
                     if (rows < 1 || dim < 1) continue;
-                    std::vector<float> got(static_cast<std::size_t>(rows)), want(got.size());
-                    k.dot_f16_f32_rows(h.data(), stride, rows, b.data(), dim, got.data());
-                    dot_f16_f32_rows_reference(h.data(), stride, rows, b.data(), dim, want.data());
-                    bool ok = true;
-                    for (int64_t j = 0; j < rows; ++j) {
-                        const float one = k.dot_f16_f32(h.data() + j * stride, b.data(), dim);
-                        ok = ok && same_bits(got[j], one) && std::fabs(got[j] - want[j]) <= 1e-6 * magnitude + 1e-30;
+                    for (int64_t heads : {1, 3, 4, 6}) {
+                        const std::vector<float> q = normal_values(static_cast<std::size_t>(heads * dim), rng);
+                        const int64_t out_stride = rows + 1;  // not the row count: the stride is honoured
+                        std::vector<float> got(static_cast<std::size_t>(heads * out_stride)), want(got.size());
+                        k.dot_f16_f32_rows(h.data(), stride, rows, q.data(), heads, dim, got.data(), out_stride);
+                        dot_f16_f32_rows_reference(h.data(), stride, rows, q.data(), heads, dim, want.data(), out_stride);
+                        bool ok = true;
+                        for (int64_t hh = 0; hh < heads; ++hh) {
+                            for (int64_t j = 0; j < rows; ++j) {
+                                const float* qh = q.data() + hh * dim;
+                                double m = 0;
+                                for (int64_t i = 0; i < dim; ++i) m += std::fabs(static_cast<double>(f16_to_f32(h[j * stride + i])) * qh[i]);
+                                const float one = k.dot_f16_f32(h.data() + j * stride, qh, dim);
+                                const float g = got[hh * out_stride + j], w = want[hh * out_stride + j];
+                                ok = ok && same_bits(g, one) && std::fabs(g - w) <= 1e-6 * m + 1e-30;
+                            }
+                        }
+                        const std::vector<float> y0 = normal_values(static_cast<std::size_t>(heads * dim), rng);
+                        std::vector<float> y1 = y0, y2 = y0, y3 = y0;
+                        const std::vector<float> a = normal_values(static_cast<std::size_t>(heads * out_stride), rng);
+                        k.axpy_f16_f32_rows(y1.data(), h.data(), stride, rows, a.data(), out_stride, heads, dim);
+                        axpy_f16_f32_rows_reference(y2.data(), h.data(), stride, rows, a.data(), out_stride, heads, dim);
+                        for (int64_t hh = 0; hh < heads; ++hh) {
+                            for (int64_t j = 0; j < rows; ++j) {
+                                k.axpy_f16_f32(y3.data() + hh * dim, h.data() + j * stride, a[hh * out_stride + j], dim);
+                            }
+                        }
+                        for (int64_t i = 0; i < heads * dim; ++i) {
+                            ok = ok && same_bits(y1[i], y3[i]) && std::fabs(y1[i] - y2[i]) <= 1e-5f * (std::fabs(y2[i]) + 1.0f);
+                        }
+                        ok ? ++report.passed
+                           : (report.failures.push_back("dot/axpy_f16_f32_rows " + where.str() + ", " + std::to_string(heads) + " heads"), 0);
                     }
-                    std::vector<float> y1(b.begin(), b.begin() + dim), y2 = y1, y3 = y1;
-                    const std::vector<float> a = normal_values(static_cast<std::size_t>(rows), rng);
-                    k.axpy_f16_f32_rows(y1.data(), h.data(), stride, rows, a.data(), dim);
-                    axpy_f16_f32_rows_reference(y2.data(), h.data(), stride, rows, a.data(), dim);
-                    for (int64_t j = 0; j < rows; ++j) k.axpy_f16_f32(y3.data(), h.data() + j * stride, a[j], dim);
-                    for (int64_t i = 0; i < dim; ++i) {
-                        ok = ok && same_bits(y1[i], y3[i]) && std::fabs(y1[i] - y2[i]) <= 1e-5f * (std::fabs(y2[i]) + 1.0f);
-                    }
-                    ok ? ++report.passed : (report.failures.push_back("dot/axpy_f16_f32_rows " + where.str()), 0);
                 }
             }
             if (k.f32_to_f16_row) {

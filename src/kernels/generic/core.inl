@@ -78,24 +78,67 @@ void axpy_f16_f32(float* y, const uint16_t* x, float a, int64_t n) {
     for (int64_t i = full; i < n; ++i) y[i] += a * f16_to_f32(x[i]);
 }
 
-void dot_f16_f32_rows(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t dim, float* out) {
-    for (int64_t j = 0; j < rows; ++j) out[j] = dot_f16_f32(k + j * stride, q, dim);
+// Up to four heads per pass (H accumulators in registers); each head's sum takes the steps of
+// dot_f16_f32 in the same order, so the results are the same bits.
+template <int H>
+void dot_f16_f32_rows_heads(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t dim, float* out,
+                            int64_t out_stride) {
+    using namespace simd;
+    const int64_t full = dim / kF * kF;
+    for (int64_t j = 0; j < rows; ++j) {
+        const uint16_t* row = k + j * stride;
+        F acc[H];
+        for (int h = 0; h < H; ++h) acc[h] = zero_f();
+        for (int64_t i = 0; i < full; i += kF) {
+            const F kv = load_f16_as_f32(reinterpret_cast<const uint8_t*>(row + i));
+            for (int h = 0; h < H; ++h) acc[h] = fma_f(kv, load_f(q + h * dim + i), acc[h]);
+        }
+        for (int h = 0; h < H; ++h) {
+            float s = hsum_f(acc[h]);
+            for (int64_t i = full; i < dim; ++i) s += f16_to_f32(row[i]) * q[h * dim + i];
+            out[h * out_stride + j] = s;
+        }
+    }
+}
+
+void dot_f16_f32_rows(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t heads, int64_t dim,
+                      float* out, int64_t out_stride) {
+    int64_t h = 0;
+    for (; h + 4 <= heads; h += 4) dot_f16_f32_rows_heads<4>(k, stride, rows, q + h * dim, dim, out + h * out_stride, out_stride);
+    if (heads - h == 3) dot_f16_f32_rows_heads<3>(k, stride, rows, q + h * dim, dim, out + h * out_stride, out_stride);
+    if (heads - h == 2) dot_f16_f32_rows_heads<2>(k, stride, rows, q + h * dim, dim, out + h * out_stride, out_stride);
+    if (heads - h == 1) dot_f16_f32_rows_heads<1>(k, stride, rows, q + h * dim, dim, out + h * out_stride, out_stride);
 }
 
 // y stays in registers across the rows; each element still adds row after row, as axpy.
-void axpy_f16_f32_rows(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a, int64_t dim) {
+template <int H>
+void axpy_f16_f32_rows_heads(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a,
+                             int64_t a_stride, int64_t dim) {
     using namespace simd;
     const int64_t full = dim / kF * kF;
     for (int64_t i = 0; i < full; i += kF) {
-        F acc = load_f(y + i);
+        F acc[H];
+        for (int h = 0; h < H; ++h) acc[h] = load_f(y + h * dim + i);
         for (int64_t j = 0; j < rows; ++j) {
-            acc = fma_f(splat_f(a[j]), load_f16_as_f32(reinterpret_cast<const uint8_t*>(v + j * stride + i)), acc);
+            const F vv = load_f16_as_f32(reinterpret_cast<const uint8_t*>(v + j * stride + i));
+            for (int h = 0; h < H; ++h) acc[h] = fma_f(splat_f(a[h * a_stride + j]), vv, acc[h]);
         }
-        store_f(y + i, acc);
+        for (int h = 0; h < H; ++h) store_f(y + h * dim + i, acc[h]);
     }
-    for (int64_t i = full; i < dim; ++i) {
-        for (int64_t j = 0; j < rows; ++j) y[i] += a[j] * f16_to_f32(v[j * stride + i]);
+    for (int h = 0; h < H; ++h) {
+        for (int64_t i = full; i < dim; ++i) {
+            for (int64_t j = 0; j < rows; ++j) y[h * dim + i] += a[h * a_stride + j] * f16_to_f32(v[j * stride + i]);
+        }
     }
+}
+
+void axpy_f16_f32_rows(float* y, const uint16_t* v, int64_t stride, int64_t rows, const float* a, int64_t a_stride,
+                       int64_t heads, int64_t dim) {
+    int64_t h = 0;
+    for (; h + 4 <= heads; h += 4) axpy_f16_f32_rows_heads<4>(y + h * dim, v, stride, rows, a + h * a_stride, a_stride, dim);
+    if (heads - h == 3) axpy_f16_f32_rows_heads<3>(y + h * dim, v, stride, rows, a + h * a_stride, a_stride, dim);
+    if (heads - h == 2) axpy_f16_f32_rows_heads<2>(y + h * dim, v, stride, rows, a + h * a_stride, a_stride, dim);
+    if (heads - h == 1) axpy_f16_f32_rows_heads<1>(y + h * dim, v, stride, rows, a + h * a_stride, a_stride, dim);
 }
 
 void relu_sq_mul_f32(float* gate, const float* up, int64_t n) {
