@@ -50,42 +50,65 @@ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 constexpr int kStep = 64;  // K elements per tile step: one plane of one 64-byte code chunk
 
-// Activations of one token in the planar order of I2_S's codes: chunk c (64 code bytes,
-// 256 elements), plane l, lane i holds element 128 (j / 32) + 32 l + j % 32, j = 64 c + i.
-void permute_token(const int8_t* q, int64_t code_bytes, int64_t chunks, int8_t* out) {
-    for (int64_t c = 0; c < chunks; ++c) {
-        for (int l = 0; l < 4; ++l) {
-            int8_t* dst = out + (c * 4 + l) * kStep;
-            for (int r = 0; r < kStep; r += 16) {
-                const int64_t j = c * kStep + r;
-                if (j < code_bytes) {
-                    __builtin_memcpy(dst + r, q + 128 * (j / 32) + 32 * l + j % 32, 16);
-                } else {
-                    __builtin_memset(dst + r, 0, 16);
-                }
-            }
-        }
-    }
-}
-
 // The 2-bit field of each code byte at `shift`, as bytes.
 inline __m512i field(__m512i w, int shift) {
     const __m512i shifted = _mm512_srlv_epi16(w, _mm512_set1_epi16(static_cast<short>(shift)));
     return _mm512_and_si512(shifted, _mm512_set1_epi8(3));
 }
 
-// Activations: permuted per token, then interleaved by 4 bytes per 16-token block: block b,
-// step s, row r = bytes of tokens 16 b .. 16 b + 15, elements 4 r .. 4 r + 3 (the layout
-// TDPBUSD takes its second operand in). `packed` must be zero (tokens past the last stay 0).
-void pack_activations(const ActivationsI8& x, int64_t code_bytes, int64_t chunks, int64_t steps, uint8_t* permuted,
-                      uint8_t* packed) {
-    for (int64_t t = 0; t < x.rows; ++t) {
-        permute_token(x.q + t * x.stride, code_bytes, chunks, reinterpret_cast<int8_t*>(permuted));
-        const int64_t block = t / 16, n = t % 16;
-        for (int64_t step = 0; step < steps; ++step) {
-            uint8_t* tile = packed + (block * steps + step) * 1024;
-            const uint8_t* src = permuted + step * kStep;
-            for (int r = 0; r < 16; ++r) __builtin_memcpy(tile + r * 64 + n * 4, src + 4 * r, 4);
+// Transposes a 16 x 16 matrix of int32 held as 16 rows: unpacks within 128-bit lanes (4 x 4
+// blocks), then 128-bit lane shuffles.
+inline void transpose_16x16_epi32(__m512i (&m)[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(m[i], m[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(m[i], m[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);      // column 4k of rows i..i+3
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);  // column 4k + 1
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int c = 0; c < 4; ++c) {  // u[4 g + c], lane k: column 4 k + c of rows 4 g .. 4 g + 3
+        const __m512i x01 = _mm512_shuffle_i32x4(u[c], u[4 + c], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i y01 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i x23 = _mm512_shuffle_i32x4(u[c], u[4 + c], _MM_SHUFFLE(3, 2, 3, 2));
+        const __m512i y23 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], _MM_SHUFFLE(3, 2, 3, 2));
+        m[c] = _mm512_shuffle_i32x4(x01, y01, _MM_SHUFFLE(2, 0, 2, 0));
+        m[4 + c] = _mm512_shuffle_i32x4(x01, y01, _MM_SHUFFLE(3, 1, 3, 1));
+        m[8 + c] = _mm512_shuffle_i32x4(x23, y23, _MM_SHUFFLE(2, 0, 2, 0));
+        m[12 + c] = _mm512_shuffle_i32x4(x23, y23, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+// Activations in the planar order of the codes, interleaved by 4 bytes per 16-token block (the
+// layout TDPBUSD takes its second operand in): block b, step 4 c + l, tile row r = bytes of
+// tokens 16 b .. 16 b + 15, elements 4 r .. 4 r + 3 of that step, where byte i of step (c, l)
+// is element 128 (j / 32) + 32 l + j % 32, j = 64 c + i. A token's step is two 32-byte runs of
+// its row; the 16 tokens' steps, as 16 x 16 int32, transposed are the tile. code_bytes is a
+// multiple of 32 (cols of 128). Blocks past the last token stay as they are (zero).
+void pack_activations(const ActivationsI8& x, int64_t code_bytes, int64_t chunks, int64_t steps, uint8_t* packed) {
+    for (int64_t block = 0; block * 16 < x.rows; ++block) {
+        for (int64_t c = 0; c < chunks; ++c) {
+            const bool upper = 64 * c + 32 < code_bytes;
+            for (int l = 0; l < 4; ++l) {
+                __m512i m[16];
+                for (int n = 0; n < 16; ++n) {
+                    const int64_t t = block * 16 + n;
+                    if (t >= x.rows) {
+                        m[n] = _mm512_setzero_si512();
+                        continue;
+                    }
+                    const int8_t* q = x.q + t * x.stride + 256 * c + 32 * l;
+                    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+                    const __m256i hi = upper ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 128)) : _mm256_setzero_si256();
+                    m[n] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+                }
+                transpose_16x16_epi32(m);
+                uint8_t* tile = packed + (block * steps + c * 4 + l) * 1024;
+                for (int r = 0; r < 16; ++r) _mm512_store_si512(tile + 64 * r, m[r]);
+            }
         }
     }
 }
@@ -131,10 +154,9 @@ void i2_s_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Ac
     float scale;
     __builtin_memcpy(&scale, w.data + w.rows * code_bytes, 4);
 
-    Buffer permuted(static_cast<std::size_t>(steps * kStep));
     Buffer packed(static_cast<std::size_t>(token_blocks * steps * 1024));
     const int32_t* sums = x.sum;
-    pack_activations(x, code_bytes, chunks, steps, permuted.p, packed.p);
+    pack_activations(x, code_bytes, chunks, steps, packed.p);
 
     Buffer codes(static_cast<std::size_t>(steps * 32 * kStep));  // [step][32 rows][64]
     alignas(64) int32_t out[4][16 * 16];
@@ -199,9 +221,8 @@ void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const A
     const int64_t tokens = x.rows;
     const int64_t token_blocks = (tokens + 31) / 32 * 2;  // pairs of 16
 
-    Buffer permuted(static_cast<std::size_t>(steps * kStep));
     Buffer packed(static_cast<std::size_t>(token_blocks * steps * 1024));
-    pack_activations(x, code_bytes, blocks, steps, permuted.p, packed.p);
+    pack_activations(x, code_bytes, blocks, steps, packed.p);
     // each token's activation sum per block (the codes' offset of 1), tokens padded to pairs
     Buffer block_sums_buf(static_cast<std::size_t>(blocks * token_blocks * 16) * 4);
     auto* block_sums = reinterpret_cast<int32_t*>(block_sums_buf.p);  // [block][token]
