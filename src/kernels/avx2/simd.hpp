@@ -130,15 +130,25 @@ inline I dot_ss_i(I acc, B a, B b) {
     const __m256i sums = _mm256_hadd_epi32(plo, phi);
     return _mm256_add_epi32(acc, _mm256_permute4x64_epi64(sums, _MM_SHUFFLE(3, 1, 2, 0)));
 }
+// Q6_K: a block's 16 scales (one per 16 elements), as bytes, for dot_q6_k_i.
+using Q6kScales = __m128i;
+inline Q6kScales load_q6_k_scales(const int8_t* sc) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)); }
+// acc + per int32 lane the sum of its 4 products u8(u) * s8(s) times the scale of their 16
+// elements, for the kW elements of the block starting at `first`: the products summed in
+// int16 pairs (u <= 63: no saturation), then pairs times scales into int32. Exact.
+inline I dot_q6_k_i(I acc, B u, B s, Q6kScales sc, int first) {
+    const __m128i pick = _mm_add_epi8(_mm_set1_epi8(static_cast<char>(first / 16)),
+                                      _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    const __m256i scales = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, pick));  // lanes 0-7, 8-15
+    const __m256i pairs = _mm256_maddubs_epi16(u, s);
+#if LOWBIT_VNNI
+    return _mm256_dpwssd_avx_epi32(acc, pairs, scales);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, scales));
+#endif
+}
 inline I load_u8_as_i32(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
 inline I load_s8_as_i32(const uint8_t* p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
-// kF lanes, lane i = p[i / 4] (a per-16-element scale for each int32 lane of 4 products).
-inline I load_s8_repeat4_i32(const int8_t* p) {
-    int16_t pair;
-    __builtin_memcpy(&pair, p, 2);
-    const __m128i spread = _mm_shuffle_epi8(_mm_cvtsi32_si128(pair), _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
-    return _mm256_cvtepi8_epi32(spread);
-}
 inline I unpack2_seq(const uint8_t* p) {
     uint16_t word;
     __builtin_memcpy(&word, p, 2);

@@ -128,16 +128,30 @@ inline I dot_ss_i(I acc, B a, B b) {
         plo, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), phi);
     return _mm512_add_epi32(acc, _mm512_add_epi32(even, odd));
 }
+// Q6_K: a block's 16 scales (one per 16 elements) as int16 lanes 0..15, for dot_q6_k_i.
+using Q6kScales = __m512i;
+inline Q6kScales load_q6_k_scales(const int8_t* sc) {
+    return _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))));
+}
+// acc + per int32 lane the sum of its 4 products u8(u) * s8(s) times the scale of their 16
+// elements, for the kW elements of the block starting at `first`: the products summed in
+// int16 pairs (u <= 63: |pair| <= 16128, no saturation), then pairs times scales into int32.
+// Exact, as dot_i then mullo_i by the repeated scales.
+inline I dot_q6_k_i(I acc, B u, B s, Q6kScales sc, int first) {
+    const __m512i lane_scale = _mm512_add_epi16(  // int16 lane k (elements 2k, 2k + 1): scale first / 16 + k / 8
+        _mm512_set1_epi16(static_cast<short>(first / 16)),
+        _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
+    const __m512i scales = _mm512_permutexvar_epi16(lane_scale, sc);
+    const __m512i pairs = _mm512_maddubs_epi16(u, s);
+#if LOWBIT_VNNI
+    return _mm512_dpwssd_epi32(acc, pairs, scales);
+#else
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, scales));
+#endif
+}
 // kF bytes at p, widened.
 inline I load_u8_as_i32(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 inline I load_s8_as_i32(const uint8_t* p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-// kF lanes, lane i = p[i / 4] (a per-16-element scale for each int32 lane of 4 products).
-inline I load_s8_repeat4_i32(const int8_t* p) {
-    int32_t word;
-    __builtin_memcpy(&word, p, 4);
-    const __m128i spread = _mm_shuffle_epi8(_mm_cvtsi32_si128(word), _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
-    return _mm512_cvtepi8_epi32(spread);
-}
 // kF 2-bit codes stored LSB-first and sequentially in kF / 4 bytes at p.
 inline I unpack2_seq(const uint8_t* p) {
     uint32_t word;

@@ -21,6 +21,7 @@ inline void offset_sums(const int8_t* a, int64_t cols, int32_t* out) {
 inline int32_t block_dot(const uint8_t* blk, const int8_t* a, const int32_t* sums32) {
     using namespace simd;
     const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    const Q6kScales scales = load_q6_k_scales(sc);
     I acc = zero_i();
     for (int h = 0; h < 2; ++h) {
         const uint8_t* ql = blk + 64 * h;
@@ -29,8 +30,7 @@ inline int32_t block_dot(const uint8_t* blk, const int8_t* a, const int32_t* sum
             const B bytes = load_b(ql + e % 64);
             const B low = e < 64 ? and_b(bytes, splat_b(15)) : srl_b<4>(bytes);
             const B u = add_b(low, q6_k_high_bits_b(qh, e));  // disjoint bits: add is or
-            const I products = dot_i(zero_i(), u, load_b(a + 128 * h + e));  // u <= 63: exact
-            acc = add_i(acc, mullo_i(products, load_s8_repeat4_i32(sc + (128 * h + e) / 16)));
+            acc = dot_q6_k_i(acc, u, load_b(a + 128 * h + e), scales, 128 * h + e);  // u <= 63: exact
         }
     }
     for (int s = 0; s < 16; s += kF) {

@@ -108,6 +108,16 @@ inline I dot_ss_i(I acc, B a, B b) {
 }
 // u8 * s8 with u <= 127: the same signed product.
 inline I dot_i(I acc, B u, B s) { return dot_ss_i(acc, u, s); }
+// Q6_K: a block's 16 scales (one per 16 elements), for dot_q6_k_i.
+struct Q6kScales {
+    const int8_t* p;
+};
+inline Q6kScales load_q6_k_scales(const int8_t* sc) { return {sc}; }
+// acc + per int32 lane the sum of its 4 products times the scale of their 16 elements (here
+// one scale: kW = 16), for the kW elements of the block starting at `first`. Exact (u <= 63).
+inline I dot_q6_k_i(I acc, B u, B s, Q6kScales sc, int first) {
+    return vmlaq_n_s32(acc, dot_i(vdupq_n_s32(0), u, s), sc.p[first / 16]);
+}
 inline I load_u8_as_i32(const uint8_t* p) {
     uint32_t word;
     __builtin_memcpy(&word, p, 4);
@@ -118,8 +128,6 @@ inline I load_s8_as_i32(const uint8_t* p) {
     __builtin_memcpy(&word, p, 4);
     return vmovl_s16(vget_low_s16(vmovl_s8(vcreate_s8(word))));
 }
-// kF lanes, lane i = p[i / 4] (a per-16-element scale for each int32 lane of 4 products).
-inline I load_s8_repeat4_i32(const int8_t* p) { return vdupq_n_s32(p[0]); }
 inline I unpack2_seq(const uint8_t* p) {
     static constexpr int32_t kShifts[4] = {0, -2, -4, -6};
     const uint32x4_t v = vshlq_u32(vdupq_n_u32(*p), vld1q_s32(kShifts));
