@@ -36,28 +36,21 @@ void dequantize(const WeightView& w, int64_t row_begin, int64_t row_end, float* 
     for (; k < n; ++k) dst[k] = T::scalar(src + k * T::kBytes);
 }
 
-// sum over the first n / kF * kF elements of row[k] x[k], x[k] = load_x(k) (kF lanes): four
-// accumulators, since one fma chain would wait on its own latency every step.
-template <class T, class LoadX>
-inline float vector_dot(const uint8_t* row, int64_t n, LoadX load_x) {
-    using namespace simd;
-    F acc0 = zero_f(), acc1 = zero_f(), acc2 = zero_f(), acc3 = zero_f();
-    int64_t k = 0;
-    for (; k + 4 * kF <= n; k += 4 * kF) {
-        acc0 = fma_f(T::load(row + k * T::kBytes), load_x(k), acc0);
-        acc1 = fma_f(T::load(row + (k + kF) * T::kBytes), load_x(k + kF), acc1);
-        acc2 = fma_f(T::load(row + (k + 2 * kF) * T::kBytes), load_x(k + 2 * kF), acc2);
-        acc3 = fma_f(T::load(row + (k + 3 * kF) * T::kBytes), load_x(k + 3 * kF), acc3);
-    }
-    for (; k + kF <= n; k += kF) acc0 = fma_f(T::load(row + k * T::kBytes), load_x(k), acc0);
-    return hsum_f(add_f(add_f(acc0, acc1), add_f(acc2, acc3)));
-}
-
 template <class T>
 inline float row_dot(const uint8_t* row, const int8_t* q, int64_t cols) {
-    const int64_t full = cols / simd::kF * simd::kF;
-    float s = vector_dot<T>(row, full, [q](int64_t k) { return simd::load_s8_as_f32(q + k); });
-    for (int64_t k = full; k < cols; ++k) s += T::scalar(row + k * T::kBytes) * static_cast<float>(q[k]);
+    using namespace simd;
+    // four accumulators: one fma chain would wait on its own latency every step
+    F acc0 = zero_f(), acc1 = zero_f(), acc2 = zero_f(), acc3 = zero_f();
+    int64_t k = 0;
+    for (; k + 4 * kF <= cols; k += 4 * kF) {
+        acc0 = fma_f(T::load(row + k * T::kBytes), load_s8_as_f32(q + k), acc0);
+        acc1 = fma_f(T::load(row + (k + kF) * T::kBytes), load_s8_as_f32(q + k + kF), acc1);
+        acc2 = fma_f(T::load(row + (k + 2 * kF) * T::kBytes), load_s8_as_f32(q + k + 2 * kF), acc2);
+        acc3 = fma_f(T::load(row + (k + 3 * kF) * T::kBytes), load_s8_as_f32(q + k + 3 * kF), acc3);
+    }
+    for (; k + kF <= cols; k += kF) acc0 = fma_f(T::load(row + k * T::kBytes), load_s8_as_f32(q + k), acc0);
+    float s = hsum_f(add_f(add_f(acc0, acc1), add_f(acc2, acc3)));
+    for (; k < cols; ++k) s += T::scalar(row + k * T::kBytes) * static_cast<float>(q[k]);
     return s;
 }
 
