@@ -43,6 +43,10 @@ struct CoreKernels {
                               int64_t a_stride, int64_t heads, int64_t dim) = nullptr;
 };
 
+// How far apart the four row streams of a GEMV may be (bytes per stream; common.inl's
+// for_rows_as_four_streams). Here so that the kernel check can cross its runs of rows.
+inline constexpr int64_t kGemvStreamBytes = 64 * 1024;
+
 struct LevelTable {
     const TypeKernels* types = nullptr;
     std::size_t type_count = 0;

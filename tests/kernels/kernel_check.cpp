@@ -1,8 +1,10 @@
 #include "kernel_check.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <sstream>
 
@@ -222,12 +224,29 @@ public:
         // One long row: int16 lanes must not overflow with extreme codes and activations.
         const int64_t long_cols = round_up(16384 + 256, t_.col_multiple);
         for (Input kind : {Input::unit_scales, Input::random_codes}) check_shape(2, long_cols, kind, rng, variant++);
+        // Enough rows for a GEMV to cross a run of its four row streams into a shorter run with
+        // rows left over (for_rows_as_four_streams; the kernels that read rows that way).
+        if (isa_ != Isa::scalar && reads_rows_as_streams()) {
+            const int64_t stream_cols = round_up(4096, t_.col_multiple);
+            const auto row_bytes = static_cast<int64_t>(t_.tensor_bytes(1, stream_cols));
+            const int64_t run = 4 * std::max<int64_t>(1, kernels::kGemvStreamBytes / row_bytes);
+            check_gemvs_only(1 + run + run / 2 + 3, stream_cols, rng, variant++);
+        }
         check_quantize(rng);
         return report_;
     }
 
 private:
     static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+    bool is_float_type() const { return t_.id == TypeId::F32 || t_.id == TypeId::F16 || t_.id == TypeId::BF16; }
+
+    // The planar formats, Q6_K (int8 GEMV) and the float types (f32 GEMV).
+    bool reads_rows_as_streams() const {
+        const TypeId streamed[] = {TypeId::I2_S,  TypeId::TQ1_0, TypeId::TQ2_0, TypeId::TL1,
+                                   TypeId::QK256, TypeId::I2S32, TypeId::Q6_K};
+        return is_float_type() || std::find(std::begin(streamed), std::end(streamed), t_.id) != std::end(streamed);
+    }
 
     std::vector<int64_t> column_counts() const {
         const int64_t m = t_.col_multiple;
@@ -257,6 +276,16 @@ private:
         if (k_.gemv_i8) check_gemv(view, ref, kind, rng);
         if (k_.gemm_i8) check_gemm(view, ref, kind, rng);
         if (k_.gemv_f32) check_gemv_f32(view, ref, kind, rng);
+    }
+
+    void check_gemvs_only(int64_t rows, int64_t cols, std::mt19937& rng, int variant) {
+        const std::vector<uint8_t> tensor = make_tensor(t_, Input::normal, rows, cols, rng);
+        std::vector<uint8_t> storage;
+        const WeightView view{misaligned_copy(tensor, 1 + variant % 7, storage), rows, cols};
+        std::vector<float> ref(static_cast<std::size_t>(rows * cols));
+        t_.reference.dequantize(view, 0, rows, ref.data());
+        if (k_.gemv_i8 && !is_float_type()) check_gemv(view, ref, Input::normal, rng, {ActKind::normal});
+        if (k_.gemv_f32 && is_float_type()) check_gemv_f32(view, ref, Input::normal, rng);
     }
 
     void check_gemv_f32(const WeightView& view, const std::vector<float>& ref, Input kind, std::mt19937& rng) {
@@ -313,8 +342,10 @@ private:
         }
     }
 
-    void check_gemv(const WeightView& view, const std::vector<float>& ref, Input kind, std::mt19937& rng) {
-        for (ActKind ak : {ActKind::normal, ActKind::unit_random, ActKind::extreme_max, ActKind::extreme_min}) {
+    void check_gemv(const WeightView& view, const std::vector<float>& ref, Input kind, std::mt19937& rng,
+                    std::initializer_list<ActKind> kinds = {ActKind::normal, ActKind::unit_random,
+                                                            ActKind::extreme_max, ActKind::extreme_min}) {
+        for (ActKind ak : kinds) {
             const Activations a = make_activations(ak, 1, view.cols, rng);
             std::vector<uint8_t> storage;
             const int8_t* q = misaligned_copy(a.q, 3, storage);

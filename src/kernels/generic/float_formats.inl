@@ -73,12 +73,12 @@ void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
 }
 
 // f32 activations (output heads): the weights converted lane by lane, fused multiply-adds, four
-// rows at a time so that four weight streams are in flight (one stream per thread leaves memory
-// bandwidth unused). Each row keeps its own two accumulators in the same order whether it runs in
-// a group of four or alone, so a row's result does not depend on how rows were split among
-// threads.
+// rows at a time, each from its own stream (for_rows_as_four_streams). Each row keeps its own two
+// accumulators in the same order whether it runs in a group of four or alone, so a row's result
+// does not depend on how rows were split among threads. Row i is rows + i * stride bytes and
+// writes y[i * y_step].
 template <class T, int R>
-inline void rows_dot_f32(const uint8_t* rows, int64_t row_bytes, int64_t cols, const float* x, float* y) {
+inline void rows_dot_f32(const uint8_t* rows, int64_t stride, int64_t cols, const float* x, float* y, int64_t y_step) {
     using namespace simd;
     const int64_t full = cols / (2 * kF) * (2 * kF);
     F acc0[R], acc1[R];
@@ -86,28 +86,30 @@ inline void rows_dot_f32(const uint8_t* rows, int64_t row_bytes, int64_t cols, c
     for (int64_t k = 0; k < full; k += 2 * kF) {
         const F x0 = load_f(x + k), x1 = load_f(x + k + kF);
         for (int i = 0; i < R; ++i) {
-            const uint8_t* row = rows + i * row_bytes;
+            const uint8_t* row = rows + i * stride;
             acc0[i] = fma_f(T::load(row + k * T::kBytes), x0, acc0[i]);
             acc1[i] = fma_f(T::load(row + (k + kF) * T::kBytes), x1, acc1[i]);
         }
     }
     for (int i = 0; i < R; ++i) {
-        const uint8_t* row = rows + i * row_bytes;
+        const uint8_t* row = rows + i * stride;
         float s = hsum_f(add_f(acc0[i], acc1[i]));
         for (int64_t k = full; k < cols; ++k) s += T::scalar(row + k * T::kBytes) * x[k];
-        y[i] = s;
+        y[i * y_step] = s;
     }
 }
 
 template <class T>
 void gemv_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
-    constexpr int kGroup = 4;
     const int64_t row_bytes = w.cols * T::kBytes;
-    int64_t r = row_begin;
-    for (; r + kGroup <= row_end; r += kGroup) {
-        rows_dot_f32<T, kGroup>(w.data + r * row_bytes, row_bytes, w.cols, x, y + (r - row_begin));
-    }
-    for (; r < row_end; ++r) rows_dot_f32<T, 1>(w.data + r * row_bytes, row_bytes, w.cols, x, y + (r - row_begin));
+    for_rows_as_four_streams(
+        row_begin, row_end, row_bytes,
+        [&](int64_t first, int64_t step) {
+            rows_dot_f32<T, 4>(w.data + first * row_bytes, step * row_bytes, w.cols, x, y + (first - row_begin), step);
+        },
+        [&](int64_t row) {
+            rows_dot_f32<T, 1>(w.data + row * row_bytes, row_bytes, w.cols, x, y + (row - row_begin), 1);
+        });
 }
 
 }  // namespace floats

@@ -87,10 +87,10 @@ inline void fill_plane_by_element(const int8_t* xb, int64_t limit, int64_t code_
     }
 }
 
-// Integer sums sum_k u_k a_k of one block for R rows.
+// Integer sums sum_k u_k a_k of one block for R rows: row, row + step, ...
 template <class L, int R, bool UseShifted>
-inline void block_dot(const WeightView& w, int64_t row, int64_t block, const Shape<L>& s, const int8_t* xpb,
-                      int32_t* out) {
+inline void block_dot(const WeightView& w, int64_t row, int64_t step, int64_t block, const Shape<L>& s,
+                      const int8_t* xpb, int32_t* out) {
     using namespace simd;
     I acc[R][L::kPlanes];
     for (int r = 0; r < R; ++r)
@@ -99,7 +99,7 @@ inline void block_dot(const WeightView& w, int64_t row, int64_t block, const Sha
         const int64_t off = c * kW;
         const int8_t* a = xpb + c * L::kPlanes * kW;
         for (int r = 0; r < R; ++r) {
-            const B wv = load_codes(L::codes(w, row + r, block) + off, s.code_bytes - off);
+            const B wv = load_codes(L::codes(w, row + r * step, block) + off, s.code_bytes - off);
             for_planes<L::kPlanes>([&](auto pl) {
                 constexpr int P = decltype(pl)::value;
                 if constexpr (UseShifted) {
@@ -142,39 +142,29 @@ inline std::size_t scratch_bytes(const Shape<L>& s, int64_t tokens) {
     return static_cast<std::size_t>(tokens * ((s.blocks * s.block_stride + s.blocks * 4 + 63) / 64 * 64));
 }
 
+// Rows row, row + step, ... (R of them); y[r * step] is row + r * step's output.
 template <class L, int R>
-inline void gemv_rows(const WeightView& w, int64_t row, const Shape<L>& s, const int8_t* xp, const int32_t* sums,
-                      float act_scale, float* y) {
+inline void gemv_rows(const WeightView& w, int64_t row, int64_t step, const Shape<L>& s, const int8_t* xp,
+                      const int32_t* sums, float act_scale, float* y) {
     constexpr bool kShifted = use_shifted<L>();
     if constexpr (L::kTensorScale) {
         int32_t isum[R];
-        block_dot<L, R, kShifted>(w, row, 0, s, xp, isum);
+        block_dot<L, R, kShifted>(w, row, step, 0, s, xp, isum);
         const float scale = L::tensor_scale(w);
-        for (int r = 0; r < R; ++r) y[r] = static_cast<float>(isum[r] - L::kOffset * sums[0]) / act_scale * scale;
+        for (int r = 0; r < R; ++r) {
+            y[r * step] = static_cast<float>(isum[r] - L::kOffset * sums[0]) / act_scale * scale;
+        }
     } else {
         float acc[R] = {};
         for (int64_t b = 0; b < s.blocks; ++b) {
             int32_t isum[R];
-            block_dot<L, R, kShifted>(w, row, b, s, xp + b * s.block_stride, isum);
-            for (int r = 0; r < R; ++r) acc[r] += L::scale(w, row + r, b) * static_cast<float>(isum[r] - L::kOffset * sums[b]);
+            block_dot<L, R, kShifted>(w, row, step, b, s, xp + b * s.block_stride, isum);
+            for (int r = 0; r < R; ++r) {
+                acc[r] += L::scale(w, row + r * step, b) * static_cast<float>(isum[r] - L::kOffset * sums[b]);
+            }
         }
-        for (int r = 0; r < R; ++r) y[r] = acc[r] / act_scale;
+        for (int r = 0; r < R; ++r) y[r * step] = acc[r] / act_scale;
     }
-}
-
-// Four short rows read together (640 bytes each at 2560 columns) step back and forth inside a
-// few kilobytes, a pattern the hardware prefetchers follow poorly: a stack of small products
-// then read memory at half the rate of one large product. So the rows a few groups ahead are
-// requested explicitly (rows are contiguous in every planar format).
-constexpr int64_t kPrefetchRows = 8;
-// Longer rows are separate sequential streams the hardware follows well (prefetching them
-// too halved the rate of a 16384-column product).
-constexpr int64_t kPrefetchMaxRowBytes = 2048;
-template <class L>
-inline void prefetch_rows(const WeightView& w, int64_t first, int64_t last) {
-    if (L::codes(w, 1, 0) - L::codes(w, 0, 0) > kPrefetchMaxRowBytes) return;
-    const uint8_t* end = L::codes(w, last, 0);
-    for (const uint8_t* p = L::codes(w, first, 0); p < end; p += 64) __builtin_prefetch(p);
 }
 
 template <class L>
@@ -184,13 +174,13 @@ void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
     int8_t* xp = scratch.data();
     int32_t* sums = reinterpret_cast<int32_t*>(xp + s.blocks * s.block_stride);
     permute(s, x.q, w.cols, xp, sums);
-    int64_t r = row_begin;
-    prefetch_rows<L>(w, r, min64(r + kPrefetchRows, row_end));
-    for (; r + 4 <= row_end; r += 4) {
-        prefetch_rows<L>(w, min64(r + kPrefetchRows, row_end), min64(r + kPrefetchRows + 4, row_end));
-        gemv_rows<L, 4>(w, r, s, xp, sums, x.scale, y + (r - row_begin));
-    }
-    for (; r < row_end; ++r) gemv_rows<L, 1>(w, r, s, xp, sums, x.scale, y + (r - row_begin));
+    const int64_t row_bytes = L::codes(w, 1, 0) - L::codes(w, 0, 0);  // rows are contiguous in every planar format
+    for_rows_as_four_streams(
+        row_begin, row_end, row_bytes,
+        [&](int64_t first, int64_t step) {
+            gemv_rows<L, 4>(w, first, step, s, xp, sums, x.scale, y + (first - row_begin));
+        },
+        [&](int64_t row) { gemv_rows<L, 1>(w, row, 1, s, xp, sums, x.scale, y + (row - row_begin)); });
 }
 
 // GEMM: R rows x T tokens per tile, each plane decoded once per tile and used T times.
