@@ -76,6 +76,38 @@ TEST(ModelCli, ScoreRunsOnAShortText) {
     EXPECT_LT(j["perplexity"].get<double>(), 2048.0);
 }
 
+// bench generate pairs each tg run with a read-bandwidth measurement taken right after it; the
+// fractions it reports are recomputed here from its own figures.
+TEST(ModelCli, BenchGenerateComparesEachRunWithTheBandwidthOfItsMoment) {
+    TempDir dir;
+    const std::string model = quoted((kTiny / "tiny-bitnet.gguf").string());
+    const CliRun r = lowbit(dir, "bench generate -t 2 -p 8 -n 4 -r 2 --json -m " + model);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    const auto tg = j["tg"]["tokens_per_second"].get<std::vector<double>>();
+    const auto read = j["read_bandwidth_bytes_per_second"].get<std::vector<double>>();
+    const auto fraction = j["effective_fraction_of_read_bandwidth"].get<std::vector<double>>();
+    ASSERT_EQ(tg.size(), 2u);
+    ASSERT_EQ(read.size(), 2u);
+    ASSERT_EQ(fraction.size(), 2u);
+    EXPECT_EQ(j["pp"]["tokens_per_second"].size(), 2u);
+    const double bytes = j["bytes_per_token"];
+    EXPECT_GE(bytes, static_cast<double>(std::filesystem::file_size(kTiny / "tiny-bitnet.gguf")) / 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_GT(read[i], 1e8);
+        EXPECT_NEAR(fraction[i], bytes * tg[i] / read[i], 1e-9 * fraction[i]);
+    }
+    EXPECT_NEAR(j["effective_fraction_median"].get<double>(), (fraction[0] + fraction[1]) / 2, 1e-12);
+    EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0);
+
+    const CliRun quick = lowbit(dir, "bench generate -t 1 -p 0 -n 2 -r 1 --no-bandwidth --json -m " + model);
+    ASSERT_EQ(quick.status, 0) << quick.err;
+    const auto q = nlohmann::json::parse(quick.out);
+    EXPECT_TRUE(q["read_bandwidth_bytes_per_second"].empty());
+    EXPECT_TRUE(q["pp"]["tokens_per_second"].empty());
+    EXPECT_EQ(q["tg"]["tokens_per_second"].size(), 1u);
+}
+
 // The receipt names the kernels at the level that ran them: forcing a level with LOWBIT_ISA, as
 // a user would, shows in it, and every level gives the same greedy tokens.
 TEST(ModelCli, ReceiptNamesTheLevelThatRan) {

@@ -169,25 +169,45 @@ double median(std::vector<double> v) {
     return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// The machine's read bandwidth with the pool's threads: one pass over 1 GiB (best of 3).
-double read_bandwidth(ThreadPool& pool) {
-    constexpr std::size_t kBytes = std::size_t{1} << 30;
-    auto* buffer = static_cast<uint8_t*>(std::aligned_alloc(4096, kBytes));
-    if (buffer == nullptr) fail("bench generate: cannot allocate 1 GiB to measure the read bandwidth");
-    pool.parallel_for(static_cast<int64_t>(kBytes), 1 << 20, [&](int64_t b, int64_t e) {
-        std::memset(buffer + b, 1, static_cast<std::size_t>(e - b));
-    });
-    double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
-        const auto start = std::chrono::steady_clock::now();
-        pool.parallel_for(static_cast<int64_t>(kBytes), 4096, [&](int64_t b, int64_t e) {
-            benchmark::DoNotOptimize(bench::read_memory(buffer + b, static_cast<std::size_t>(e - b)));
+// The machine's read bandwidth with the pool's threads over a 1 GiB buffer (best of 3 passes).
+// Measured right after each tg repetition, so that each run is compared with the bandwidth of
+// its own moment: on a shared machine the bandwidth drifts by tens of percent within a minute.
+class ReadBandwidth {
+public:
+    static constexpr std::size_t kBytes = std::size_t{1} << 30;
+    explicit ReadBandwidth(ThreadPool& pool) : pool_(pool) {
+        buffer_ = static_cast<uint8_t*>(std::aligned_alloc(4096, kBytes));
+        if (buffer_ == nullptr) fail("bench generate: cannot allocate 1 GiB to measure the read bandwidth");
+        pool_.parallel_for(static_cast<int64_t>(kBytes), 1 << 20, [&](int64_t b, int64_t e) {
+            std::memset(buffer_ + b, 1, static_cast<std::size_t>(e - b));
         });
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        best = std::max(best, static_cast<double>(kBytes) / s);
     }
-    std::free(buffer);
-    return best;
+    ~ReadBandwidth() { std::free(buffer_); }
+    ReadBandwidth(const ReadBandwidth&) = delete;
+    ReadBandwidth& operator=(const ReadBandwidth&) = delete;
+
+    double measure() {
+        double best = 0;
+        for (int pass = 0; pass < 3; ++pass) {
+            const auto start = std::chrono::steady_clock::now();
+            pool_.parallel_for(static_cast<int64_t>(kBytes), 4096, [&](int64_t b, int64_t e) {
+                benchmark::DoNotOptimize(bench::read_memory(buffer_ + b, static_cast<std::size_t>(e - b)));
+            });
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            best = std::max(best, static_cast<double>(kBytes) / s);
+        }
+        return best;
+    }
+
+private:
+    ThreadPool& pool_;
+    uint8_t* buffer_ = nullptr;
+};
+
+std::string joined(const std::vector<double>& v, const char* format) {
+    std::string all;
+    for (double x : v) all += (all.empty() ? "" : " ") + fmt::format(fmt::runtime(format), x);
+    return all;
 }
 
 void run_bench_generate(const BenchGenerateOptions& o) {
@@ -197,9 +217,15 @@ void run_bench_generate(const BenchGenerateOptions& o) {
     const int64_t vocab = model.hp().n_vocab;
     std::vector<int32_t> prompt(static_cast<std::size_t>(o.prompt));
     for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % static_cast<std::size_t>(vocab));
-    std::vector<double> pp, tg;
-    std::vector<float> logits;
+    // bytes read per generated token: every weight once, plus on average half the KV cache
     const int64_t kv_bytes_per_position = model.hp().n_layer * model.hp().n_head_kv * model.hp().head_dim * 2 * 2;
+    const double bytes_per_token = static_cast<double>(model.bytes_per_token()) +
+                                   static_cast<double>(kv_bytes_per_position) * static_cast<double>(o.generate) / 2.0;
+    const bool measure_bandwidth = o.measure_bandwidth && o.generate > 0;
+    std::vector<double> pp, tg, bandwidth, fraction;  // fraction: effective / bandwidth, per repetition
+    std::vector<float> logits;
+    std::unique_ptr<ReadBandwidth> reader;
+    uint64_t peak_rss = 0;
     for (int rep = 0; rep < o.repetitions; ++rep) {
         if (o.prompt > 0) {
             llm::Context ctx(model, o.prompt + 1, pool);
@@ -219,15 +245,17 @@ void run_bench_generate(const BenchGenerateOptions& o) {
             tg.push_back(static_cast<double>(o.generate) /
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         }
+        // peak RSS of the model runs (every repetition runs the same), before the 1 GiB buffer
+        if (rep == 0) peak_rss = llm::peak_rss_bytes();
+        if (measure_bandwidth) {
+            if (!reader) reader = std::make_unique<ReadBandwidth>(pool);
+            bandwidth.push_back(reader->measure());
+            fraction.push_back(bytes_per_token * tg.back() / bandwidth.back());
+        }
     }
-    // bytes read per generated token: every weight once, plus on average half the KV cache
-    const double bytes_per_token = static_cast<double>(model.bytes_per_token()) +
-                                   static_cast<double>(kv_bytes_per_position) * static_cast<double>(o.generate) / 2.0;
+    reader.reset();
     const double tg_median = tg.empty() ? 0 : median(tg);
     const double effective = bytes_per_token * tg_median;
-    // peak RSS of the model runs, before the 1 GiB bandwidth buffer adds to it
-    const uint64_t peak_rss = llm::peak_rss_bytes();
-    const double bandwidth = o.measure_bandwidth ? read_bandwidth(pool) : 0.0;
     const std::string name = std::filesystem::path(o.model.model).filename().string();
     const auto file_bytes = static_cast<double>(model.file().file_size());
     const std::string size = file_bytes >= 1024.0 * 1024 * 1024 ? fmt::format("{:.2f} GiB", file_bytes / (1024.0 * 1024 * 1024))
@@ -243,6 +271,8 @@ void run_bench_generate(const BenchGenerateOptions& o) {
                             {"bytes_per_token", bytes_per_token},
                             {"effective_bytes_per_second", effective},
                             {"read_bandwidth_bytes_per_second", bandwidth},
+                            {"effective_fraction_of_read_bandwidth", fraction},
+                            {"effective_fraction_median", fraction.empty() ? 0 : median(fraction)},
                             {"peak_rss_bytes", peak_rss},
                             {"build", llm::build_description()}};
         fmt::print("{}\n", j.dump(2));
@@ -254,17 +284,19 @@ void run_bench_generate(const BenchGenerateOptions& o) {
     for (const std::string& t : model.weight_types()) types += (types.empty() ? "" : ", ") + t;
     auto row = [&](const std::string& test, const std::vector<double>& v) {
         if (v.empty()) return;
-        std::string all;
-        for (double x : v) all += fmt::format("{}{:.1f}", all.empty() ? "" : " ", x);
         fmt::print("| {} | {} | {} | {} | {} | {} | {:.2f} ({}) |\n", name, size, types, isa_name(active_isa()),
-                   pool.size(), test, median(v), all);
+                   pool.size(), test, median(v), joined(v, "{:.1f}"));
     };
     row("pp" + std::to_string(o.prompt), pp);
     row("tg" + std::to_string(o.generate), tg);
     fmt::print("\nbytes read per token {:.1f} MB; effective {:.2f} GB/s", bytes_per_token / 1e6, effective / 1e9);
-    if (bandwidth > 0) {
-        fmt::print(" = {:.0f}% of the read bandwidth measured now ({:.2f} GB/s, {} threads)", 100.0 * effective / bandwidth,
-                   bandwidth / 1e9, pool.size());
+    if (!fraction.empty()) {
+        std::vector<double> percent, gbs;
+        for (double f : fraction) percent.push_back(100 * f);
+        for (double b : bandwidth) gbs.push_back(b / 1e9);
+        fmt::print(" = {:.0f}% of the read bandwidth (median; each tg run against a read measured right after it: "
+                   "{} %, read {} GB/s, {} threads)",
+                   100 * median(fraction), joined(percent, "{:.0f}"), joined(gbs, "{:.2f}"), pool.size());
     }
     fmt::print("\npeak RSS {:.0f} MiB; {}\n", static_cast<double>(peak_rss) / (1024.0 * 1024),
                llm::build_description());
@@ -293,7 +325,8 @@ void add_bench_command(CLI::App& app) {
     generate->add_option("-n,--n-gen", g->generate, "Generated tokens (tg test; 0: skip)")->capture_default_str();
     generate->add_option("-r,--repetitions", g->repetitions, "Repetitions")->capture_default_str()->check(CLI::Range(1, 100));
     generate->add_flag("--json", g->json, "Print JSON");
-    generate->add_flag("!--no-bandwidth", g->measure_bandwidth, "Skip measuring the read bandwidth (1 GiB)");
+    generate->add_flag("!--no-bandwidth", g->measure_bandwidth,
+                       "Skip measuring the read bandwidth after each tg run (1 GiB buffer)");
     generate->callback([g] { run_bench_generate(*g); });
 }
 
