@@ -161,6 +161,7 @@ struct BenchGenerateOptions {
     int repetitions = 3;
     bool json = false;
     bool measure_bandwidth = true;
+    bool warmup = true;
 };
 
 double median(std::vector<double> v) {
@@ -226,6 +227,14 @@ void run_bench_generate(const BenchGenerateOptions& o) {
     std::vector<float> logits;
     std::unique_ptr<ReadBandwidth> reader;
     uint64_t peak_rss = 0;
+    if (o.warmup) {
+        // as llama-bench: one untimed pass first, so that no repetition pays for mapping the file
+        // (or reading it back into the page cache) and first-use allocations
+        llm::Context ctx(model, std::max<int64_t>(o.prompt, 1) + 1, pool);
+        if (o.prompt > 0) ctx.eval(prompt, logits);
+        const int32_t token = prompt.empty() ? 0 : prompt[0];
+        if (o.generate > 0) ctx.eval(std::span<const int32_t>(&token, 1), logits);
+    }
     for (int rep = 0; rep < o.repetitions; ++rep) {
         if (o.prompt > 0) {
             llm::Context ctx(model, o.prompt + 1, pool);
@@ -325,6 +334,7 @@ void add_bench_command(CLI::App& app) {
     generate->add_option("-n,--n-gen", g->generate, "Generated tokens (tg test; 0: skip)")->capture_default_str();
     generate->add_option("-r,--repetitions", g->repetitions, "Repetitions")->capture_default_str()->check(CLI::Range(1, 100));
     generate->add_flag("--json", g->json, "Print JSON");
+    generate->add_flag("!--no-warmup", g->warmup, "Skip the untimed warm-up pass before the repetitions");
     generate->add_flag("!--no-bandwidth", g->measure_bandwidth,
                        "Skip measuring the read bandwidth after each tg run (1 GiB buffer)");
     generate->callback([g] { run_bench_generate(*g); });
