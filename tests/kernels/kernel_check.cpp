@@ -241,10 +241,10 @@ private:
 
     bool is_float_type() const { return t_.id == TypeId::F32 || t_.id == TypeId::F16 || t_.id == TypeId::BF16; }
 
-    // The planar formats, Q6_K (int8 GEMV) and the float types (f32 GEMV).
+    // The planar formats, Q6_K, Q8_0, Q4_0 (int8 GEMV) and the float types (f32 GEMV).
     bool reads_rows_as_streams() const {
-        const TypeId streamed[] = {TypeId::I2_S,  TypeId::TQ1_0, TypeId::TQ2_0, TypeId::TL1,
-                                   TypeId::QK256, TypeId::I2S32, TypeId::Q6_K};
+        const TypeId streamed[] = {TypeId::I2_S,  TypeId::TQ1_0, TypeId::TQ2_0, TypeId::TL1, TypeId::QK256,
+                                   TypeId::I2S32, TypeId::Q6_K,  TypeId::Q8_0,  TypeId::Q4_0};
         return is_float_type() || std::find(std::begin(streamed), std::end(streamed), t_.id) != std::end(streamed);
     }
 

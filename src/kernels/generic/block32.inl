@@ -79,9 +79,16 @@ void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
     Scratch scratch(static_cast<std::size_t>(w.cols / 4) * sizeof(int32_t));
     auto* offsets = reinterpret_cast<int32_t*>(scratch.data());
     offset_lanes<T>(x.q, w.cols, offsets);
-    for (int64_t r = row_begin; r < row_end; ++r) {
+    const auto one = [&](int64_t r) {
         y[r - row_begin] = row_dot<T>(w.data + r * blocks * T::kBytes, blocks, x.q, offsets) / x.scale;
-    }
+    };
+    // one row at a time, taken from four streams in turn
+    for_rows_as_four_streams(
+        row_begin, row_end, blocks * T::kBytes,
+        [&](int64_t first, int64_t step) {
+            for (int k = 0; k < 4; ++k) one(first + k * step);
+        },
+        one);
 }
 
 template <class T>
