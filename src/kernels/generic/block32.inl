@@ -83,12 +83,7 @@ void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const Activat
         y[r - row_begin] = row_dot<T>(w.data + r * blocks * T::kBytes, blocks, x.q, offsets) / x.scale;
     };
     // one row at a time, taken from four streams in turn
-    for_rows_as_four_streams(
-        row_begin, row_end, blocks * T::kBytes,
-        [&](int64_t first, int64_t step) {
-            for (int k = 0; k < 4; ++k) one(first + k * step);
-        },
-        one);
+    for_rows_as_four_streams(row_begin, row_end, blocks * T::kBytes, one);
 }
 
 template <class T>

@@ -27,6 +27,17 @@ inline void for_rows_as_four_streams(int64_t begin, int64_t end, int64_t row_byt
     }
 }
 
+// The same order one row at a time (kernels that gain nothing from rows in step).
+template <class One>
+inline void for_rows_as_four_streams(int64_t begin, int64_t end, int64_t row_bytes, One&& one) {
+    for_rows_as_four_streams(
+        begin, end, row_bytes,
+        [&](int64_t first, int64_t step) {
+            for (int k = 0; k < 4; ++k) one(first + k * step);
+        },
+        one);
+}
+
 // Working memory for one kernel call: on the stack when small, else on the heap.
 class Scratch {
 public:

@@ -57,12 +57,7 @@ inline void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const 
         y[r - row_begin] = row_dot(w.data + r * blocks * kBlockBytes, blocks, x.q, sums32) / x.scale;
     };
     // one row at a time (four in step were slower from memory), taken from four streams in turn
-    for_rows_as_four_streams(
-        row_begin, row_end, blocks * kBlockBytes,
-        [&](int64_t first, int64_t step) {
-            for (int k = 0; k < 4; ++k) one(first + k * step);
-        },
-        one);
+    for_rows_as_four_streams(row_begin, row_end, blocks * kBlockBytes, one);
 }
 
 inline void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
