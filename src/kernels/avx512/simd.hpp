@@ -153,7 +153,8 @@ inline I dot_q6_k_i(I acc, B u, B s, Q6kScales sc, int first) {
 // elements 32 m + i in lanes i < 32 and 128 + 32 m + i in lanes 32 + i. In that order the codes
 // come from three 64-byte loads with immediate shifts (lanes i and 32 + i share the position of
 // their ql and qh bytes in the two halves); the activations are permuted to it once per GEMV
-// (q6_k_pair_halves). Returns acc plus the scaled products, as dot_q6_k_i over the block.
+// (q6_k::pair_halves in generic/q6_k.inl). Returns acc plus the scaled products, as dot_q6_k_i
+// over the block.
 #define LOWBIT_Q6_K_PAIRED_HALVES 1
 inline I q6_k_dot_paired(I acc, const uint8_t* blk, const int8_t* paired_a, Q6kScales sc) {
     const __m512i ql_lo = _mm512_loadu_si512(blk), ql_hi = _mm512_loadu_si512(blk + 64);
