@@ -23,6 +23,15 @@ inline void offset_sums(const int8_t* a, int64_t cols, int32_t* out) {
     for (int64_t s = 0; s < cols / 16; ++s) out[s] = 32 * sum_i8(a + 16 * s, 16);
 }
 
+// The block's integer dot product: its lanes minus 32 sum_s sc[s] s_s (sums32 holds 32 s_s).
+inline int32_t minus_offsets_sum(simd::I acc, const int8_t* sc, const int32_t* sums32) {
+    using namespace simd;
+    for (int s = 0; s < 16; s += kF) {
+        acc = sub_i(acc, mullo_i(load_s8_as_i32(reinterpret_cast<const uint8_t*>(sc + s)), load_i(sums32 + s)));
+    }
+    return hsum_i(acc);
+}
+
 inline int32_t block_dot(const uint8_t* blk, const int8_t* a, const int32_t* sums32) {
     using namespace simd;
     const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
@@ -38,10 +47,7 @@ inline int32_t block_dot(const uint8_t* blk, const int8_t* a, const int32_t* sum
             acc = dot_q6_k_i(acc, u, load_b(a + 128 * h + e), scales, 128 * h + e);  // u <= 63: exact
         }
     }
-    for (int s = 0; s < 16; s += kF) {
-        acc = sub_i(acc, mullo_i(load_s8_as_i32(reinterpret_cast<const uint8_t*>(sc + s)), load_i(sums32 + s)));
-    }
-    return hsum_i(acc);
+    return minus_offsets_sum(acc, sc, sums32);
 }
 
 #if defined(LOWBIT_Q6_K_PAIRED_HALVES)
@@ -59,20 +65,7 @@ inline void pair_halves(const int8_t* a, int64_t cols, int8_t* out) {
 inline int32_t block_dot_paired(const uint8_t* blk, const int8_t* paired_a, const int32_t* sums32) {
     using namespace simd;
     const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
-    I acc = q6_k_dot_paired(zero_i(), blk, paired_a, load_q6_k_scales(sc));
-    for (int s = 0; s < 16; s += kF) {
-        acc = sub_i(acc, mullo_i(load_s8_as_i32(reinterpret_cast<const uint8_t*>(sc + s)), load_i(sums32 + s)));
-    }
-    return hsum_i(acc);
-}
-
-inline float row_dot_paired(const uint8_t* row, int64_t blocks, const int8_t* paired_a, const int32_t* sums32) {
-    float acc = 0.0f;
-    for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t* blk = row + kBlockBytes * b;
-        acc += load_f16_scale(blk + 208) * static_cast<float>(block_dot_paired(blk, paired_a + kBlock * b, sums32 + 16 * b));
-    }
-    return acc;
+    return minus_offsets_sum(q6_k_dot_paired(zero_i(), blk, paired_a, load_q6_k_scales(sc)), sc, sums32);
 }
 #endif
 
@@ -92,8 +85,13 @@ inline void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const 
     offset_sums(x.q, w.cols, sums32);
 #if defined(LOWBIT_Q6_K_PAIRED_HALVES)
     Scratch paired_scratch(static_cast<std::size_t>(w.cols));
-    const int8_t* paired = paired_scratch.data();
     pair_halves(x.q, w.cols, paired_scratch.data());
+    const int8_t* paired = paired_scratch.data();
+    // block b of a row: d * float(its integer dot product), the term the row's float sum adds
+    const auto term = [&](const uint8_t* row, int64_t b) {
+        const uint8_t* blk = row + kBlockBytes * b;
+        return load_f16_scale(blk + 208) * static_cast<float>(block_dot_paired(blk, paired + kBlock * b, sums32 + 16 * b));
+    };
     // Four rows in step, one from each stream (with this decode they read faster from memory
     // than one row at a time); each row's float sum still takes its blocks in order.
     const auto four = [&](int64_t first, int64_t step) {
@@ -101,15 +99,15 @@ inline void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const 
         float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         for (int k = 0; k < 4; ++k) rows[k] = w.data + (first + k * step) * blocks * kBlockBytes;
         for (int64_t b = 0; b < blocks; ++b) {
-            for (int k = 0; k < 4; ++k) {
-                const uint8_t* blk = rows[k] + kBlockBytes * b;
-                acc[k] += load_f16_scale(blk + 208) * static_cast<float>(block_dot_paired(blk, paired + kBlock * b, sums32 + 16 * b));
-            }
+            for (int k = 0; k < 4; ++k) acc[k] += term(rows[k], b);
         }
         for (int k = 0; k < 4; ++k) y[first + k * step - row_begin] = acc[k] / x.scale;
     };
     const auto one = [&](int64_t r) {
-        y[r - row_begin] = row_dot_paired(w.data + r * blocks * kBlockBytes, blocks, paired, sums32) / x.scale;
+        const uint8_t* row = w.data + r * blocks * kBlockBytes;
+        float acc = 0.0f;
+        for (int64_t b = 0; b < blocks; ++b) acc += term(row, b);
+        y[r - row_begin] = acc / x.scale;
     };
     for_rows_as_four_streams(row_begin, row_end, blocks * kBlockBytes, four, one);
 #else
