@@ -12,6 +12,7 @@
 
 #include "lowbit/activation.hpp"
 #include "lowbit/isa.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "lowbit/matmul.hpp"
 #include "lowbit/metrics.hpp"
 #include "lowbit/ternary.hpp"
@@ -67,14 +68,30 @@ std::shared_ptr<Tensor> cached_tensor(const WeightType& t, int64_t rows, int64_t
 
 std::string shape_name(int64_t rows, int64_t cols) { return std::to_string(rows) + "x" + std::to_string(cols); }
 
-// Levels to measure for one operation of a type: the reference, and every level this CPU
-// runs that has its own kernel for it.
+// Implementations to measure for one operation of a type, by name: the reference, and every
+// level this CPU runs that has its own kernel for it; where a level has variants of the type's
+// kernels, each by name ("avx512_vnni:paired_halves", "avx512_vnni:generic").
+struct Implementation {
+    Isa isa;
+    std::string name;
+    Kernels kernels;
+};
+
 template <class Get>
-std::vector<std::pair<Isa, Kernels>> levels_with(const WeightType& t, Get op) {
-    std::vector<std::pair<Isa, Kernels>> out = {{Isa::scalar, t.reference}};
+std::vector<Implementation> levels_with(const WeightType& t, Get op) {
+    std::vector<Implementation> out = {{Isa::scalar, "scalar", t.reference}};
     for (std::size_t i = 1; i < kIsaCount; ++i) {
         const auto isa = static_cast<Isa>(i);
-        if (isa_supported_by_cpu(isa) && op(t.isa[i]) != nullptr) out.emplace_back(isa, t.isa[i]);
+        if (!isa_supported_by_cpu(isa)) continue;
+        const std::vector<std::string_view> variants = kernel_variant_names(t, isa);
+        if (variants.empty()) {
+            if (op(t.isa[i]) != nullptr) out.push_back({isa, std::string(isa_name(isa)), t.isa[i]});
+            continue;
+        }
+        for (std::string_view v : variants) {
+            const Kernels k = kernel_variant(t, isa, v);
+            if (op(k) != nullptr) out.push_back({isa, std::string(isa_name(isa)) + ":" + std::string(v), k});
+        }
     }
     return out;
 }
@@ -82,9 +99,9 @@ std::vector<std::pair<Isa, Kernels>> levels_with(const WeightType& t, Get op) {
 void register_dequantize(const WeightType& t) {
     for (int64_t n : {256, 512, 1024, 4096, 16384, 1 << 20}) {
         if (n % t.col_multiple != 0) continue;
-        for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.dequantize; })) {
+        for (const auto& [isa, level_name, k] : levels_with(t, [](const Kernels& k) { return k.dequantize; })) {
             const DequantizeFn fn = k.dequantize;
-            const std::string name = "dequant/" + std::string(t.name) + "/" + std::string(isa_name(isa)) + "/" +
+            const std::string name = "dequant/" + std::string(t.name) + "/" + level_name + "/" +
                                      std::to_string(n);
             benchmark::RegisterBenchmark(name.c_str(), [&t, fn, n](benchmark::State& state) {
                 const std::shared_ptr<Tensor> w = cached_tensor(t, 1, n);
@@ -105,9 +122,9 @@ void register_quantize(const WeightType& t) {
     for (int64_t kb : {1, 4, 16, 64, 256, 1024}) {
         int64_t n = kb * 1024 / 4;
         if (n % t.col_multiple != 0) continue;
-        for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.quantize; })) {
+        for (const auto& [isa, level_name, k] : levels_with(t, [](const Kernels& k) { return k.quantize; })) {
             const QuantizeFn fn = k.quantize;
-            const std::string name = "quant/" + std::string(t.name) + "/" + std::string(isa_name(isa)) + "/" +
+            const std::string name = "quant/" + std::string(t.name) + "/" + level_name + "/" +
                                      std::to_string(kb) + "KB";
             benchmark::RegisterBenchmark(name.c_str(), [&t, fn, n](benchmark::State& state) {
                 std::vector<float> x = normal_values(static_cast<std::size_t>(n), 3);
@@ -135,9 +152,9 @@ const Shape kShapes[] = {{2048, 2048}, {2560, 2560}, {640, 2560}, {6912, 2560}, 
 void register_gemv(const WeightType& t) {
     for (Shape s : kShapes) {
         if (s.cols % t.col_multiple != 0) continue;
-        for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
+        for (const auto& [isa, level_name, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
             const GemvI8Fn fn = k.gemv_i8;
-            const std::string name = "gemv/" + std::string(t.name) + "/" + std::string(isa_name(isa)) + "/" +
+            const std::string name = "gemv/" + std::string(t.name) + "/" + level_name + "/" +
                                      shape_name(s.rows, s.cols);
             benchmark::RegisterBenchmark(name.c_str(), [&t, fn, s](benchmark::State& state) {
                 const std::shared_ptr<Tensor> w = cached_tensor(t, s.rows, s.cols);
@@ -161,9 +178,9 @@ void register_gemm(const WeightType& t) {
     for (Shape s : kShapes) {
         if (s.cols % t.col_multiple != 0) continue;
         for (int64_t tokens : {32, 128}) {
-            for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.gemm_i8; })) {
+            for (const auto& [isa, level_name, k] : levels_with(t, [](const Kernels& k) { return k.gemm_i8; })) {
                 const GemmI8Fn fn = k.gemm_i8;
-                const std::string name = "gemm/" + std::string(t.name) + "/" + std::string(isa_name(isa)) + "/" +
+                const std::string name = "gemm/" + std::string(t.name) + "/" + level_name + "/" +
                                          shape_name(s.rows, s.cols) + "x" + std::to_string(tokens);
                 benchmark::RegisterBenchmark(name.c_str(), [&t, fn, s, tokens](benchmark::State& state) {
                     const std::shared_ptr<Tensor> w = cached_tensor(t, s.rows, s.cols);
@@ -193,32 +210,34 @@ void register_gemm(const WeightType& t) {
     }
 }
 
+// One implementation's GEMV with its rows split across the pool.
+void rows_in_parallel(GemvI8Fn fn, const WeightView& w, const ActivationRowI8& x, float* y, ThreadPool& pool) {
+    pool.parallel_for(w.rows, kRowGrain, [&](int64_t begin, int64_t end) { fn(w, begin, end, x, y + begin); });
+}
+
 // GEMV over weights far larger than the L3 cache, split over threads, to compare with the
 // read bandwidth measured by membw/read in the same run.
 constexpr int64_t kLargeRows = 65536, kLargeCols = 16384;  // 1 Gi weights: 256 MiB as I2_S
 
 void register_large_gemv(const WeightType& t) {
     constexpr int64_t rows = kLargeRows, cols = kLargeCols;
-    for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
+    for (const auto& [isa, level_name, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
         if (isa == Isa::scalar) continue;
         for (int threads : {1, 2}) {
-            const std::string name = "gemv_large/" + std::string(t.name) + "/" + std::string(isa_name(isa)) + "/" +
+            const std::string name = "gemv_large/" + std::string(t.name) + "/" + level_name + "/" +
                                      shape_name(rows, cols) + "/threads:" + std::to_string(threads);
-            const Isa level = isa;
-            benchmark::RegisterBenchmark(name.c_str(), [&t, level, threads](benchmark::State& state) {
+            const GemvI8Fn fn = k.gemv_i8;
+            benchmark::RegisterBenchmark(name.c_str(), [&t, fn, threads](benchmark::State& state) {
                 const std::shared_ptr<Tensor> shared = cached_tensor(t, rows, cols);
                 ThreadPool pool(threads);
-                const Isa before = active_isa();
-                set_isa(level);
                 const std::vector<float> x = normal_values(static_cast<std::size_t>(cols), 9);
                 std::vector<int8_t> q(x.size());
                 std::vector<float> y(static_cast<std::size_t>(rows));
                 for (auto _ : state) {
                     const ActivationRowI8 a = quantize_activation_row(x, q);
-                    gemv(t, shared->view(), a, y.data(), pool);
+                    rows_in_parallel(fn, shared->view(), a, y.data(), pool);
                     benchmark::DoNotOptimize(y.data());
                 }
-                set_isa(before);
                 state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(shared->bytes.size()));
                 state.SetItemsProcessed(state.iterations() * rows * cols);
             })->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -236,13 +255,13 @@ void register_layer_stack_gemv(const WeightType& t) {
     static constexpr Product kLayer[] = {{2560, 2560}, {640, 2560}, {640, 2560}, {2560, 2560},
                                          {6912, 2560}, {6912, 2560}, {2560, 6912}};
     constexpr int kLayers = 30;
-    for (auto [isa, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
+    for (const auto& [isa, level_name, k] : levels_with(t, [](const Kernels& k) { return k.gemv_i8; })) {
         if (isa == Isa::scalar) continue;
         for (int threads : {1, 2}) {
-            const std::string name = "gemv_stack/" + std::string(t.name) + "/" + std::string(isa_name(isa)) +
+            const std::string name = "gemv_stack/" + std::string(t.name) + "/" + level_name +
                                      "/2b4t-layers/threads:" + std::to_string(threads);
-            const Isa level = isa;
-            benchmark::RegisterBenchmark(name.c_str(), [&t, level, threads](benchmark::State& state) {
+            const GemvI8Fn fn = k.gemv_i8;
+            benchmark::RegisterBenchmark(name.c_str(), [&t, fn, threads](benchmark::State& state) {
                 // one quantized matrix per shape, copied into every layer (contents do not matter)
                 std::vector<std::vector<uint8_t>> stack;
                 std::size_t bytes = 0;
@@ -252,8 +271,6 @@ void register_layer_stack_gemv(const WeightType& t) {
                     bytes += one->bytes.size() * kLayers;
                 }
                 ThreadPool pool(threads);
-                const Isa before = active_isa();
-                set_isa(level);
                 const std::vector<float> x = normal_values(6912, 9);
                 std::vector<int8_t> q(x.size());
                 std::vector<float> y(6912);
@@ -264,12 +281,11 @@ void register_layer_stack_gemv(const WeightType& t) {
                             const std::vector<uint8_t>& w = stack[i * kLayers + static_cast<std::size_t>(l)];
                             const ActivationRowI8 a = quantize_activation_row(std::span(x.data(), static_cast<std::size_t>(p.cols)),
                                                                                std::span(q.data(), static_cast<std::size_t>(p.cols)));
-                            gemv(t, WeightView{w.data(), p.rows, p.cols}, a, y.data(), pool);
+                            rows_in_parallel(fn, WeightView{w.data(), p.rows, p.cols}, a, y.data(), pool);
                         }
                     }
                     benchmark::DoNotOptimize(y.data());
                 }
-                set_isa(before);
                 state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
             })->UseRealTime()->Unit(benchmark::kMillisecond);
         }
@@ -296,8 +312,8 @@ void register_metrics() {
                                              std::vector<uint8_t> packed(t.tensor_bytes(s.rows, s.cols));
                                              std::vector<float> back(a.size());
                                              for (auto _ : state) {
-                                                 t.active.quantize(a.data(), s.rows, s.cols, packed.data());
-                                                 t.active.dequantize({packed.data(), s.rows, s.cols}, 0, s.rows,
+                                                 default_kernel_set()[t].ops.quantize(a.data(), s.rows, s.cols, packed.data());
+                                                 default_kernel_set()[t].ops.dequantize({packed.data(), s.rows, s.cols}, 0, s.rows,
                                                                      back.data());
                                                  benchmark::DoNotOptimize(back.data());
                                              }

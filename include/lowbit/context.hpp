@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/kernel_set.hpp"
 #include "lowbit/model.hpp"
 #include "lowbit/thread_pool.hpp"
 
@@ -69,6 +70,7 @@ private:
     void count(const std::string& op, const WeightType& type, const void* fn);
 
     const Model& model_;
+    const KernelSet& kernels_;
     ThreadPool& pool_;
     int64_t n_ctx_;
     int64_t n_past_ = 0;

@@ -71,6 +71,13 @@ struct ActivationsI8 {
     const int32_t* sum = nullptr;
 };
 
+// Activations packed once for the products that share them (every matrix and thread reading
+// one input): `x` as quantized, `data` what the level's pack kernel wrote.
+struct PackedActivationsI8 {
+    ActivationsI8 x;
+    const uint8_t* data = nullptr;
+};
+
 // Quantizes a whole rows x cols f32 tensor into dst (tensor_bytes(rows, cols) bytes).
 // Throws Error on a non-finite input or a shape the type cannot store.
 using QuantizeFn = void (*)(const float* src, int64_t rows, int64_t cols, uint8_t* dst);
@@ -81,12 +88,26 @@ using DequantizeFn = void (*)(const WeightView& w, int64_t row_begin, int64_t ro
 using GemvI8Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end,
                           const ActivationRowI8& x, float* y);
 // GEMM for prompt processing: y[t * y_stride + (r - row_begin)] = dot(row r, token t) for
-// every token t of x and r in [row_begin, row_end); same arithmetic as GemvI8Fn per token.
+// every token t of x and r in [row_begin, row_end); the same bits as GemvI8Fn per token.
 using GemmI8Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x,
                           float* y, int64_t y_stride);
+// Bytes the pack kernel writes for `tokens` activation rows of `cols` values.
+using PackBytesFn = std::size_t (*)(int64_t cols, int64_t tokens);
+// Packs tokens [token_begin, token_end) of x into `out` (the whole buffer of
+// pack_bytes(x.cols, x.rows) bytes, 64-byte aligned): disjoint token ranges that start at
+// multiples of kPackTokenGrain may be packed in parallel.
+using PackI8Fn = void (*)(const ActivationsI8& x, int64_t token_begin, int64_t token_end, uint8_t* out);
+// The product of rows [row_begin, row_end) with every token of packed activations, as GemmI8Fn:
+// y[t * y_stride + (r - row_begin)], the same bits as GemvI8Fn of token t alone.
+using GemmPackedFn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, const PackedActivationsI8& x,
+                              float* y, int64_t y_stride);
 // y[r - row_begin] = dot(row r, x) with f32 activations (an output head whose input is not
 // quantized): each row dequantized, then a float dot product.
 using GemvF32Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y);
+// GemvF32Fn for `tokens` rows of x (token t at x + t * x_stride) into y[t * y_stride + (r -
+// row_begin)]: each weight row read once for all tokens, the same bits as GemvF32Fn per token.
+using GemmF32Fn = void (*)(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, int64_t tokens,
+                           int64_t x_stride, float* y, int64_t y_stride);
 // Quantizes from f16 or bf16 input (raw 16-bit words); same result as converting to f32 first.
 using QuantizeHalfFn = void (*)(const uint16_t* src, int64_t rows, int64_t cols, uint8_t* dst);
 // Bytes of a whole tensor (codes, scales, tails); throws Error if the shape is not allowed.
@@ -94,8 +115,12 @@ using TensorBytesFn = std::size_t (*)(int64_t rows, int64_t cols);
 // Bytes from the start of one row's codes to the next row's (the row stride).
 using RowBytesFn = std::size_t (*)(int64_t cols);
 
+// Token ranges a pack kernel can be split at (the AMX tiles hold 16 tokens).
+inline constexpr int64_t kPackTokenGrain = 16;
+
 // One implementation of each operation; nullptr where a level has none (the dispatch then
-// uses the next lower level).
+// uses the next lower level). pack_bytes, pack and gemm_packed belong together: they are taken
+// from one level as a unit, since each level packs in its own layout.
 struct Kernels {
     QuantizeFn quantize = nullptr;
     DequantizeFn dequantize = nullptr;
@@ -104,6 +129,13 @@ struct Kernels {
     QuantizeHalfFn quantize_f16 = nullptr;
     QuantizeHalfFn quantize_bf16 = nullptr;
     GemvF32Fn gemv_f32 = nullptr;
+    GemmF32Fn gemm_f32 = nullptr;
+    PackBytesFn pack_bytes = nullptr;
+    PackI8Fn pack = nullptr;
+    GemmPackedFn gemm_packed = nullptr;
+    // gemm_packed pays off only from this many tokens (the AMX tiles: 16); below it the engine
+    // uses the next lower level's. Results are the same bits either way.
+    int64_t packed_min_tokens = 1;
 };
 
 struct WeightType {
@@ -118,11 +150,12 @@ struct WeightType {
     TensorBytesFn tensor_bytes = nullptr;
     RowBytesFn row_bytes = nullptr;
     Kernels reference;                     // the scalar oracle
-    std::array<Kernels, kIsaCount> isa{};  // written per ISA (isa[scalar] = reference)
-    Kernels active;                        // what runs: the active level, gaps filled by fallback
+    std::array<Kernels, kIsaCount> isa{};  // each level's own table (isa[scalar] = reference)
+    std::size_t index = 0;                 // position in weight_types()
 };
 
-// The kernels a given level would run for a type (fallback applied), e.g. to test one level.
+// The kernels a given level would run for a type (fallback applied, op by op; the packed trio
+// as a unit), e.g. to test one level. What the engine runs is a KernelSet (kernel_set.hpp).
 Kernels kernels_at(const WeightType& type, Isa isa);
 
 // All registered types, in a stable order.

@@ -5,6 +5,7 @@
 
 #include "../formats/common.hpp"
 #include "../kernels/level_table.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "core_reference.hpp"
 #include "lowbit/error.hpp"
 
@@ -33,7 +34,7 @@ ActivationRowI8 quantize_activation_row(std::span<const float> x, std::span<int8
     }
     int32_t sum = 0;
     const auto n = static_cast<int64_t>(x.size());
-    const float scale = kernels::active_core_kernels().quantize_activation_row(x.data(), n, q.data(), &sum);
+    const float scale = default_kernel_set().core().quantize_activation_row(x.data(), n, q.data(), &sum);
     return {q.data(), n, scale, sum};
 }
 

@@ -4,6 +4,7 @@
 
 #include "../formats/common.hpp"
 #include "../kernels/level_table.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "core_reference.hpp"
 #include "lowbit/error.hpp"
 
@@ -29,7 +30,7 @@ namespace {
 // s = mean|w| (floor 1e-5): the 16 partial sums added in order 0..15, divided by n.
 float absmean_scale(std::span<const float> w) {
     double partial[16];
-    kernels::active_core_kernels().abs_partial_sums(w.data(), static_cast<int64_t>(w.size()), partial);
+    default_kernel_set().core().abs_partial_sums(w.data(), static_cast<int64_t>(w.size()), partial);
     double sum = 0.0;
     for (double p : partial) sum += p;
     if (!std::isfinite(sum)) {
@@ -50,7 +51,7 @@ float absmean_ternarize(std::span<const float> w, std::span<int8_t> q) {
         fail("absmean ternarization: output holds ", q.size(), " values for ", w.size(), " weights");
     }
     const float s = absmean_scale(w);
-    kernels::active_core_kernels().ternarize(w.data(), static_cast<int64_t>(w.size()), s, q.data());
+    default_kernel_set().core().ternarize(w.data(), static_cast<int64_t>(w.size()), s, q.data());
     return s;
 }
 
@@ -60,7 +61,7 @@ float absmean_ternarize_inplace(std::span<float> w) {
     int8_t q[kChunk];
     for (std::size_t start = 0; start < w.size(); start += kChunk) {
         const std::size_t n = std::min(kChunk, w.size() - start);
-        kernels::active_core_kernels().ternarize(w.data() + start, static_cast<int64_t>(n), s, q);
+        default_kernel_set().core().ternarize(w.data() + start, static_cast<int64_t>(n), s, q);
         for (std::size_t i = 0; i < n; ++i) {
             w[start + i] = static_cast<float>(q[i]) * s;
         }

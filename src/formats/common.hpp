@@ -180,6 +180,24 @@ void gemv_f32_by_rows(const WeightView& w, int64_t row_begin, int64_t row_end, c
     delete[] row;
 }
 
+// The f32 product for several tokens: each row dequantized once, then the same sequential dot
+// product as gemv_f32_by_rows with every token.
+template <DequantizeFn Dequantize>
+void gemm_f32_by_rows(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, int64_t tokens,
+                      int64_t x_stride, float* y, int64_t y_stride) {
+    float* row = new float[w.cols > 0 ? static_cast<std::size_t>(w.cols) : 1];
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        Dequantize(w, r, r + 1, row);
+        for (int64_t t = 0; t < tokens; ++t) {
+            const float* xt = x + t * x_stride;
+            float acc = 0.0f;
+            for (int64_t c = 0; c < w.cols; ++c) acc += row[c] * xt[c];
+            y[t * y_stride + (r - row_begin)] = acc;
+        }
+    }
+    delete[] row;
+}
+
 // A type's full reference row from its three scalar kernels.
 template <QuantizeFn Quantize, DequantizeFn Dequantize, GemvI8Fn Gemv>
 constexpr Kernels reference_kernels() {
@@ -191,6 +209,7 @@ constexpr Kernels reference_kernels() {
     k.quantize_f16 = &quantize_from_half<Quantize, &f16_to_f32>;
     k.quantize_bf16 = &quantize_from_half<Quantize, &bf16_to_f32>;
     k.gemv_f32 = &gemv_f32_by_rows<Dequantize>;
+    k.gemm_f32 = &gemm_f32_by_rows<Dequantize>;
     return k;
 }
 

@@ -1,9 +1,11 @@
 // The run-time choice of kernels: detect the CPU once, install every compiled-in level's
-// table into the registry rows, pick the active level (LOWBIT_ISA or the best supported), and
-// resolve each operation to the active level or, where that level has none, the next lower.
+// table (with its preferred variants) into the registry rows, and pick the default level
+// (LOWBIT_ISA or the best supported). Kernel sets (kernel_set.cpp) resolve each operation to a
+// level or, where that level has none, the next lower.
 #include "dispatch.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -36,7 +38,33 @@ extern const LevelTable kNeonTable;
 extern const LevelTable kNeonDotprodTable;
 #endif
 
+// The variant files of each level (level_table.hpp, VariantTable).
+#if defined(LOWBIT_HAVE_AVX512_KERNELS)
+extern const VariantTable kAvx512TableQ6kPairedHalves;
+#endif
+#if defined(LOWBIT_HAVE_AVX512_VNNI_KERNELS)
+extern const VariantTable kAvx512VnniTableQ6kPairedHalves;
+#endif
+
 namespace {
+
+std::span<const VariantTable* const> variant_tables(Isa isa) {
+    switch (isa) {
+#if defined(LOWBIT_HAVE_AVX512_KERNELS)
+        case Isa::avx512: {
+            static const VariantTable* const kList[] = {&kAvx512TableQ6kPairedHalves};
+            return kList;
+        }
+#endif
+#if defined(LOWBIT_HAVE_AVX512_VNNI_KERNELS)
+        case Isa::avx512_vnni: {
+            static const VariantTable* const kList[] = {&kAvx512VnniTableQ6kPairedHalves};
+            return kList;
+        }
+#endif
+        default: return {};
+    }
+}
 
 const LevelTable* level_table(Isa isa) {
     switch (isa) {
@@ -68,7 +96,27 @@ const LevelTable* level_table(Isa isa) {
 constexpr std::array<std::string_view, kIsaCount> kNames = {"scalar", "avx2",         "avx2_vnni", "avx512",
                                                              "avx512_vnni", "neon", "neon_dotprod", "amx"};
 
-// Fills each null operation of `k` from `lower`.
+// The non-null operations of `over` replace those of `k` (a preferred variant over its level's
+// table).
+void overlay(Kernels& k, const Kernels& over) {
+    if (over.quantize) k.quantize = over.quantize;
+    if (over.dequantize) k.dequantize = over.dequantize;
+    if (over.gemv_i8) k.gemv_i8 = over.gemv_i8;
+    if (over.gemm_i8) k.gemm_i8 = over.gemm_i8;
+    if (over.quantize_f16) k.quantize_f16 = over.quantize_f16;
+    if (over.quantize_bf16) k.quantize_bf16 = over.quantize_bf16;
+    if (over.gemv_f32) k.gemv_f32 = over.gemv_f32;
+    if (over.gemm_f32) k.gemm_f32 = over.gemm_f32;
+    if (over.gemm_packed) {
+        k.pack_bytes = over.pack_bytes;
+        k.pack = over.pack;
+        k.gemm_packed = over.gemm_packed;
+        k.packed_min_tokens = over.packed_min_tokens;
+    }
+}
+
+}  // namespace
+
 void fill_gaps(Kernels& k, const Kernels& lower) {
     if (!k.quantize) k.quantize = lower.quantize;
     if (!k.dequantize) k.dequantize = lower.dequantize;
@@ -77,7 +125,16 @@ void fill_gaps(Kernels& k, const Kernels& lower) {
     if (!k.quantize_f16) k.quantize_f16 = lower.quantize_f16;
     if (!k.quantize_bf16) k.quantize_bf16 = lower.quantize_bf16;
     if (!k.gemv_f32) k.gemv_f32 = lower.gemv_f32;
+    if (!k.gemm_f32) k.gemm_f32 = lower.gemm_f32;
+    if (!k.gemm_packed) {  // the packed trio is taken as a unit: each level packs its own way
+        k.pack_bytes = lower.pack_bytes;
+        k.pack = lower.pack;
+        k.gemm_packed = lower.gemm_packed;
+        k.packed_min_tokens = lower.packed_min_tokens;
+    }
 }
+
+namespace {
 
 void fill_gaps(CoreKernels& k, const CoreKernels& lower) {
     if (!k.quantize_activation_row) k.quantize_activation_row = lower.quantize_activation_row;
@@ -92,6 +149,8 @@ void fill_gaps(CoreKernels& k, const CoreKernels& lower) {
     if (!k.axpy_f16_f32_rows) k.axpy_f16_f32_rows = lower.axpy_f16_f32_rows;
 }
 
+}  // namespace
+
 CoreKernels core_at(Isa isa) {
     CoreKernels k;
     for (Isa level = isa;; level = isa_fallback(level)) {
@@ -105,19 +164,14 @@ CoreKernels core_at(Isa isa) {
     }
 }
 
+namespace {
+
 struct State {
     std::vector<WeightType> types;
-    Isa active = Isa::scalar;
-    CoreKernels core;
+    std::atomic<Isa> default_level{Isa::scalar};
 };
 
-void activate(State& s, Isa isa) {
-    for (WeightType& t : s.types) {
-        t.active = kernels_at(t, isa);
-    }
-    s.core = core_at(isa);
-    s.active = isa;
-}
+}  // namespace
 
 void check_runnable(Isa isa) {
     if (!isa_compiled_in(isa)) {
@@ -127,6 +181,9 @@ void check_runnable(Isa isa) {
         fail("ISA '", isa_name(isa), "' is not supported by this CPU (best available: ", isa_name(best_isa()), ")");
     }
 }
+
+namespace {
+
 
 Isa initial_isa() {
     const char* env = std::getenv("LOWBIT_ISA");
@@ -143,27 +200,42 @@ Isa initial_isa() {
     return *isa;
 }
 
-State build_state() {
-    State s;
-    s.types = reference_weight_types();
-    for (WeightType& t : s.types) {
-        t.isa[static_cast<std::size_t>(Isa::scalar)] = t.reference;
-        for (std::size_t level = 1; level < kIsaCount; ++level) {
-            const LevelTable* table = level_table(static_cast<Isa>(level));
-            if (table == nullptr) continue;
-            for (std::size_t i = 0; i < table->type_count; ++i) {
-                if (table->types[i].id == t.id) {
-                    t.isa[level] = table->types[i].kernels;
-                }
-            }
+// A level's own kernels of a type: its table's row with the named variant's operations over it
+// ("": the level's preferred variants).
+Kernels own_kernels(TypeId id, Isa isa, std::string_view variant) {
+    Kernels k;
+    const LevelTable* table = level_table(isa);
+    if (table == nullptr) return k;
+    for (std::size_t i = 0; i < table->type_count; ++i) {
+        if (table->types[i].id == id) k = table->types[i].kernels;
+    }
+    for (const VariantTable* v : variant_tables(isa)) {
+        const bool use = variant.empty() ? v->preferred : v->name == variant;
+        if (!use) continue;
+        for (std::size_t i = 0; i < v->type_count; ++i) {
+            if (v->types[i].id == id) overlay(k, v->types[i].kernels);
         }
     }
-    activate(s, initial_isa());
-    return s;
+    return k;
+}
+
+void build_state(State& s) {
+    s.types = reference_weight_types();
+    for (std::size_t i = 0; i < s.types.size(); ++i) {
+        WeightType& t = s.types[i];
+        t.index = i;
+        t.isa[static_cast<std::size_t>(Isa::scalar)] = t.reference;
+        for (std::size_t level = 1; level < kIsaCount; ++level) {
+            t.isa[level] = own_kernels(t.id, static_cast<Isa>(level), {});
+        }
+    }
+    s.default_level.store(initial_isa());
 }
 
 State& state() {
-    static State s = build_state();
+    static State s;
+    static const bool built = (build_state(s), true);
+    (void)built;
     return s;
 }
 
@@ -185,7 +257,37 @@ void reference_quantize_bf16(TypeId id, const uint16_t* src, int64_t rows, int64
 
 void kernel_out_of_memory(std::size_t bytes) { fail("out of memory: a kernel needed ", bytes, " bytes of working memory"); }
 
-const CoreKernels& active_core_kernels() { return state().core; }
+std::vector<std::string_view> variant_names(TypeId id, Isa isa) {
+    std::vector<std::string_view> names;
+    for (const VariantTable* v : variant_tables(isa)) {
+        for (std::size_t i = 0; i < v->type_count; ++i) {
+            if (v->types[i].id == id) names.push_back(v->name);
+        }
+    }
+    if (!names.empty()) names.insert(names.begin(), "generic");
+    return names;
+}
+
+std::string_view preferred_variant(TypeId id, Isa isa) {
+    for (const VariantTable* v : variant_tables(isa)) {
+        for (std::size_t i = 0; i < v->type_count; ++i) {
+            if (v->types[i].id == id && v->preferred) return v->name;
+        }
+    }
+    return variant_names(id, isa).empty() ? std::string_view{} : std::string_view{"generic"};
+}
+
+Kernels variant_kernels(TypeId id, Isa isa, std::string_view name) {
+    if (name == "generic") {
+        Kernels k;
+        const LevelTable* table = level_table(isa);
+        for (std::size_t i = 0; table != nullptr && i < table->type_count; ++i) {
+            if (table->types[i].id == id) k = table->types[i].kernels;
+        }
+        return k;
+    }
+    return own_kernels(id, isa, name);
+}
 
 }  // namespace lowbit::kernels
 
@@ -238,11 +340,11 @@ Isa best_isa() {
     return Isa::scalar;
 }
 
-Isa active_isa() { return kernels::state().active; }
+Isa active_isa() { return kernels::state().default_level.load(); }
 
 void set_isa(Isa isa) {
     kernels::check_runnable(isa);
-    kernels::activate(kernels::state(), isa);
+    kernels::state().default_level.store(isa);
 }
 
 Kernels kernels_at(const WeightType& type, Isa isa) {

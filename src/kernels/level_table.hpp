@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "lowbit/weight_type.hpp"
 
@@ -53,6 +54,22 @@ struct LevelTable {
     CoreKernels core;
 };
 
+// A named variant of some types' kernels at one level (another element order, tile shape or
+// layout), in a file of its own: its operations replace the level's own where it is preferred,
+// and the kernel check and the benchmarks run each variant by name.
+struct VariantTable {
+    std::string_view name;
+    const TypeKernels* types = nullptr;
+    std::size_t type_count = 0;
+    bool preferred = false;  // the level's kernel set uses it
+};
+
+// The variant table of the level being compiled: LOWBIT_VARIANT_TABLE(Q6kPairedHalves) is
+// kAvx512VnniTableQ6kPairedHalves in the avx512_vnni object.
+#define LOWBIT_CONCAT_NAMES_(a, b) a##b
+#define LOWBIT_CONCAT_NAMES(a, b) LOWBIT_CONCAT_NAMES_(a, b)
+#define LOWBIT_VARIANT_TABLE(name) LOWBIT_CONCAT_NAMES(LOWBIT_TABLE_NAME, name)
+
 // Called by kernels when their working memory cannot be allocated; throws lowbit::Error.
 // Defined outside the per-ISA code, which must not build exception objects itself.
 [[noreturn]] void kernel_out_of_memory(std::size_t bytes);
@@ -65,8 +82,5 @@ void reference_quantize_bf16(TypeId id, const uint16_t* src, int64_t rows, int64
 
 // The scalar references of the type-independent kernels.
 const CoreKernels& reference_core_kernels();
-
-// The active type-independent kernels (the dispatch fills gaps from lower levels).
-const CoreKernels& active_core_kernels();
 
 }  // namespace lowbit::kernels

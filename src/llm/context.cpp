@@ -64,7 +64,7 @@ void guided_chunks(int64_t rows, int threads, Emit emit) {
 }  // namespace
 
 Context::Context(const Model& model, int64_t n_ctx, ThreadPool& pool, KvCacheType kv_type)
-    : model_(model), pool_(pool), n_ctx_(n_ctx), kv_type_(kv_type) {
+    : model_(model), kernels_(default_kernel_set()), pool_(pool), n_ctx_(n_ctx), kv_type_(kv_type) {
     const HyperParameters& h = model.hp();
     if (n_ctx < 1 || n_ctx > (int64_t{1} << 20)) fail("context size ", n_ctx, " is out of range (1 .. 1048576)");
     const int64_t kv_dim = h.n_head_kv * h.head_dim;
@@ -113,7 +113,7 @@ void Context::reserve(int64_t n) {
 
 void Context::count(const std::string& op, const WeightType& type, const void* fn) {
     // The level whose table holds the function that ran (the active level, or a lower one).
-    Isa level = active_isa();
+    Isa level = kernels_.isa();
     for (;; level = isa_fallback(level)) {
         const Kernels& k = type.isa[static_cast<std::size_t>(level)];
         const void* candidates[] = {reinterpret_cast<const void*>(k.gemv_i8), reinterpret_cast<const void*>(k.gemm_i8),
@@ -126,7 +126,7 @@ void Context::count(const std::string& op, const WeightType& type, const void* f
 }
 
 void Context::quantize_input(const float* input, int64_t n, int64_t in_dim) {
-    const kernels::CoreKernels& core = kernels::active_core_kernels();
+    const kernels::CoreKernels& core = kernels_.core();
     per_token(n, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
             act_scale_[t] = core.quantize_activation_row(input + t * in_dim, in_dim, qact_.data() + t * in_dim, &act_sum_[t]);
@@ -150,19 +150,19 @@ void Context::matmul_shared(std::initializer_list<Product> products, const float
         }
         pool_.for_each_chunk(static_cast<int64_t>(row_chunks_.size()), [&](int64_t c) {
             const RowChunk& rc = row_chunks_[static_cast<std::size_t>(c)];
-            rc.product->w->type->active.gemv_i8(rc.product->w->view, rc.begin, rc.end, row, rc.product->out + rc.begin);
+            kernels_[*rc.product->w->type].ops.gemv_i8(rc.product->w->view, rc.begin, rc.end, row, rc.product->out + rc.begin);
         });
     } else {
         // Each GEMM call packs the tokens' activations: one contiguous share per thread.
         pool_.run([&](int index, int count) {
             for (const Product& p : products) {
                 const auto [r0, r1] = ThreadPool::share(p.out_dim, kRowGrain, index, count);  // this thread's rows
-                if (r0 < r1) p.w->type->active.gemm_i8(p.w->view, r0, r1, rows, p.out + r0, p.out_dim);
+                if (r0 < r1) kernels_[*p.w->type].ops.gemm_i8(p.w->view, r0, r1, rows, p.out + r0, p.out_dim);
             }
         });
     }
     for (const Product& p : products) {
-        const Kernels& k = p.w->type->active;
+        const Kernels& k = kernels_[*p.w->type].ops;
         if (n == 1) {
             count("gemv_i8", *p.w->type, reinterpret_cast<const void*>(k.gemv_i8));
         } else {
@@ -185,7 +185,7 @@ void Context::attention(std::size_t layer, int64_t n) {
     const float* kc32 = f32 ? k_cache_f32_.data() + layer_at : nullptr;
     const float* vc32 = f32 ? v_cache_f32_.data() + layer_at : nullptr;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const kernels::CoreKernels& core = kernels::active_core_kernels();
+    const kernels::CoreKernels& core = kernels_.core();
     // Work items: (token, a slice of one GQA group's heads). The heads of a slice share their K
     // and V rows, converted from f16 once for all of them. Whole groups unless that leaves
     // fewer than four items per thread (one token: 5 groups on 2 threads would split 3 : 2).
@@ -252,7 +252,7 @@ void Context::layer_forward(std::size_t layer, int64_t n) {
     const HyperParameters& h = model_.hp();
     const Layer& L = model_.layers()[layer];
     const int64_t d = h.n_embd, hd = h.head_dim, q_dim = h.n_head * hd, kv_dim = h.n_head_kv * hd, ff = h.n_ff;
-    const kernels::CoreKernels& core = kernels::active_core_kernels();
+    const kernels::CoreKernels& core = kernels_.core();
 
     // attention
     per_token(n, [&](int64_t t0, int64_t t1) {
@@ -333,9 +333,9 @@ void Context::eval(std::span<const int32_t> tokens, std::vector<float>& logits, 
     const int64_t d = h.n_embd;
     const Linear& embd = model_.token_embd();
     for (int64_t t = 0; t < n; ++t) {
-        embd.type->active.dequantize(embd.view, tokens[t], tokens[t] + 1, x_.data() + t * d);
+        kernels_[*embd.type].ops.dequantize(embd.view, tokens[t], tokens[t] + 1, x_.data() + t * d);
     }
-    count("dequantize", *embd.type, reinterpret_cast<const void*>(embd.type->active.dequantize));
+    count("dequantize", *embd.type, reinterpret_cast<const void*>(kernels_[*embd.type].ops.dequantize));
     for (std::size_t l = 0; l < model_.layers().size(); ++l) layer_forward(l, n);
 
     const Linear& head = model_.head();
@@ -354,9 +354,9 @@ void Context::eval(std::span<const int32_t> tokens, std::vector<float>& logits, 
             guided_chunks(h.n_vocab, pool_.size(), [&](int64_t r0, int64_t r1) { chunks.emplace_back(r0, r1); });
             pool_.for_each_chunk(static_cast<int64_t>(chunks.size()), [&](int64_t c) {
                 const auto [r0, r1] = chunks[static_cast<std::size_t>(c)];
-                head.type->active.gemv_f32(head.view, r0, r1, normed, out + r0);
+                kernels_[*head.type].ops.gemv_f32(head.view, r0, r1, normed, out + r0);
             });
-            count("gemv_f32", *head.type, reinterpret_cast<const void*>(head.type->active.gemv_f32));
+            count("gemv_f32", *head.type, reinterpret_cast<const void*>(kernels_[*head.type].ops.gemv_f32));
         }
     } else {
         // a quantized head (Q6_K, Q8_0, Q4_0 ...) takes int8 activations through its integer

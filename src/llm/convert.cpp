@@ -4,6 +4,7 @@
 
 #include "lowbit/error.hpp"
 #include "lowbit/gguf_writer.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "lowbit/hf_config.hpp"
 #include "lowbit/safetensors_index.hpp"
 #include "lowbit/ternary.hpp"
@@ -121,7 +122,7 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
         const SafeTensorsModel::Entry& e = st.tensor(p.hf_name);
         const TensorWeight src = e.file->weight(*e.tensor);
         std::vector<float> v(static_cast<std::size_t>(p.rows * p.cols));
-        src.type->active.dequantize({src.view.data, p.rows, p.cols}, 0, p.rows, v.data());
+        default_kernel_set()[*src.type].ops.dequantize({src.view.data, p.rows, p.cols}, 0, p.rows, v.data());
         if (p.rope_permute_heads > 0) v = permute_for_norm_rope(v, p.rows, p.cols, p.rope_permute_heads);
         const WeightType& type = weight_type(p.type);
         if (p.linear && type.ternary) {
@@ -134,7 +135,7 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
         }
         std::vector<uint8_t> bytes(type.tensor_bytes(p.rows, p.cols));
         try {
-            type.active.quantize(v.data(), p.rows, p.cols, bytes.data());
+            default_kernel_set()[type].ops.quantize(v.data(), p.rows, p.cols, bytes.data());
         } catch (const Error& err) {
             fail(st.source(), ": tensor '", p.hf_name, "': ", err.what());
         }

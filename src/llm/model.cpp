@@ -6,6 +6,7 @@
 
 #include "lowbit/error.hpp"
 #include "lowbit/fp16.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "lowbit/thread_pool.hpp"
 
 namespace lowbit::llm {
@@ -185,8 +186,8 @@ void Model::read_tensors(const LoadOptions& options) {
             std::vector<float> f(static_cast<std::size_t>(slab * cols));
             for (int64_t s = first; s < last; ++s) {
                 const int64_t r0 = s * slab, n = std::min(slab, rows - r0);
-                source.type->active.dequantize(source.view, r0, r0 + n, f.data());
-                target.active.quantize(f.data(), n, cols, owned_head_.data() + r0 * target.row_bytes(cols));
+                default_kernel_set()[*source.type].ops.dequantize(source.view, r0, r0 + n, f.data());
+                default_kernel_set()[target].ops.quantize(f.data(), n, cols, owned_head_.data() + r0 * target.row_bytes(cols));
             }
         });
         head_.name = (tied_ ? "token_embd.weight" : "output.weight") + std::string(" as ") + std::string(target.name);

@@ -2,6 +2,7 @@
 
 #include "lowbit/error.hpp"
 #include "lowbit/gguf_writer.hpp"
+#include "lowbit/kernel_set.hpp"
 
 namespace lowbit::llm {
 
@@ -99,7 +100,7 @@ void write_model(const std::filesystem::path& path, const ModelShape& s, const M
         const WeightType& type = weight_type(type_of(t));
         std::vector<uint8_t> bytes(type.tensor_bytes(t.rows, t.cols));
         try {
-            type.active.quantize(v.data(), t.rows, t.cols, bytes.data());
+            default_kernel_set()[type].ops.quantize(v.data(), t.rows, t.cols, bytes.data());
         } catch (const Error& e) {
             fail("tensor '", t.name, "': ", e.what());
         }

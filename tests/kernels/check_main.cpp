@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernel_check.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "lowbit/weight_type.hpp"
 
 int main() {
@@ -23,7 +24,7 @@ int main() {
     set_isa(Isa::scalar);
     std::vector<float> w(256, 0.5f), x(256, 1.0f), y(1);
     std::vector<uint8_t> packed(weight_type(TypeId::TQ2_0).tensor_bytes(1, 256));
-    weight_type(TypeId::TQ2_0).active.quantize(w.data(), 1, 256, packed.data());
+    default_kernel_set()[weight_type(TypeId::TQ2_0)].ops.quantize(w.data(), 1, 256, packed.data());
     ++total.passed;
     for (const std::string& f : total.failures) std::printf("FAILED: %s\n", f.c_str());
     std::printf("%d passed, %zu failed\n", total.passed, total.failures.size());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <random>
@@ -13,6 +14,7 @@
 #include "kernels/level_table.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/fp16.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "lowbit/ternary.hpp"
 #include "support/spec_decode.hpp"
 
@@ -35,11 +37,23 @@ T* misaligned_copy(const std::vector<T>& src, std::size_t offset_bytes, std::vec
     return p;
 }
 
-std::string describe(const WeightType& t, Isa isa, const char* op, int64_t rows, int64_t cols, const char* kind) {
+std::string describe(const WeightType& t, const std::string& level, const char* op, int64_t rows, int64_t cols,
+                     const char* kind) {
     std::ostringstream o;
-    o << t.name << " " << isa_name(isa) << " " << op << " " << rows << "x" << cols << " (" << kind << ")";
+    o << t.name << " " << level << " " << op << " " << rows << "x" << cols << " (" << kind << ")";
     return o.str();
 }
+
+// 64-byte aligned bytes (the pack kernels' contract).
+struct AlignedBytes {
+    explicit AlignedBytes(std::size_t n) : p(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 64) / 64 * 64))) {
+        std::memset(p, 0xA5, (n + 64) / 64 * 64);  // not zero: a kernel must not rely on a cleared buffer
+    }
+    ~AlignedBytes() { std::free(p); }
+    AlignedBytes(const AlignedBytes&) = delete;
+    AlignedBytes& operator=(const AlignedBytes&) = delete;
+    uint8_t* p;
+};
 
 enum class Input { normal, random_codes, unit_scales };
 const char* input_name(Input k) {
@@ -209,7 +223,11 @@ bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0 || 
 
 class TypeChecker {
 public:
-    TypeChecker(const WeightType& t, Isa isa) : t_(t), isa_(isa), k_(t.isa[static_cast<std::size_t>(isa)]) {}
+    // The kernels `k` of `level` (its own table, or one named variant) against the reference,
+    // and against the level's resolved GEMV (fallback applied) for batch invariance; with
+    // `kernel_set`, the products of the level's kernel set too.
+    TypeChecker(const WeightType& t, Isa isa, const Kernels& k, std::string level, bool kernel_set)
+        : t_(t), isa_(isa), k_(k), resolved_(kernels_at(t, isa)), level_(std::move(level)), check_set_(kernel_set) {}
 
     CheckReport run() {
         std::mt19937 rng(1234 + static_cast<unsigned>(t_.id));
@@ -276,6 +294,96 @@ private:
         if (k_.gemv_i8) check_gemv(view, ref, kind, rng);
         if (k_.gemm_i8) check_gemm(view, ref, kind, rng);
         if (k_.gemv_f32) check_gemv_f32(view, ref, kind, rng);
+        if (kind == Input::normal) check_batch_invariance(view, rng);
+    }
+
+    // Batch invariance: a token's outputs have the same bits whatever else runs in the product
+    // (1-17 tokens, tiles of 4, packs split at kPackTokenGrain, rows split anywhere) as the
+    // level's GEMV of that token alone.
+    void check_batch_invariance(const WeightView& view, std::mt19937& rng) {
+        const int64_t rows = view.rows, cols = view.cols;
+        for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9, 17}) {
+            const Activations a = make_activations(ActKind::normal, tokens, cols, rng);
+            const ActivationsI8 x{a.q.data(), tokens, cols, a.stride, a.scale.data(), a.sum.data()};
+            const int64_t y_stride = rows + 1;
+            std::vector<float> alone(static_cast<std::size_t>(tokens * y_stride), 0.0f);
+            for (int64_t t = 0; t < tokens; ++t) {
+                const ActivationRowI8 row{x.q + t * x.stride, cols, x.scale[t], x.sum[t]};
+                resolved_.gemv_i8(view, 0, rows, row, alone.data() + t * y_stride);
+            }
+            auto compare = [&](const char* what, const std::vector<float>& got) {
+                for (int64_t t = 0; t < tokens; ++t) {
+                    for (int64_t r = 0; r < rows; ++r) {
+                        const float g = got[t * y_stride + r], w = alone[t * y_stride + r];
+                        if (!same_bits(g, w)) {
+                            std::ostringstream o;
+                            o << describe(t_, level_, what, rows, cols, "batch invariance") << ": token " << t << " of "
+                              << tokens << ", row " << r << " is " << g << ", alone " << w;
+                            fail(o.str());
+                            return;
+                        }
+                    }
+                }
+                ++report_.passed;
+            };
+            if (k_.gemm_i8) {
+                std::vector<float> got(alone.size(), 0.0f);
+                k_.gemm_i8(view, 0, rows, x, got.data(), y_stride);
+                compare("gemm_i8", got);
+            }
+            if (k_.gemm_packed) compare("gemm_packed", packed_product(view, x, k_.pack_bytes, k_.pack, k_.gemm_packed, y_stride));
+            if (check_set_) {
+                const TypeKernelSet& set = kernel_set(isa_)[t_];
+                for (int i = 0; i < set.product_count; ++i) {
+                    const ProductKernels& p = set.products[static_cast<std::size_t>(i)];
+                    if (p.gemm_packed) {
+                        compare("kernel set product", packed_product(view, x, p.pack_bytes, p.pack, p.gemm_packed, y_stride));
+                    } else {
+                        std::vector<float> got(alone.size(), 0.0f);
+                        p.gemm_i8(view, 0, rows, x, got.data(), y_stride);
+                        compare("kernel set product", got);
+                    }
+                }
+            }
+        }
+        if (k_.gemm_f32 && resolved_.gemv_f32) check_gemm_f32(view, rng);
+    }
+
+    // Packed in two parts (tokens [0, 16) and the rest) and the product over two row ranges.
+    std::vector<float> packed_product(const WeightView& view, const ActivationsI8& x, PackBytesFn bytes, PackI8Fn pack,
+                                      GemmPackedFn product, int64_t y_stride) {
+        AlignedBytes buffer(bytes(x.cols, x.rows));
+        const int64_t split = std::min<int64_t>(x.rows, kPackTokenGrain);
+        pack(x, 0, split, buffer.p);
+        if (split < x.rows) pack(x, split, x.rows, buffer.p);
+        const PackedActivationsI8 packed{x, buffer.p};
+        std::vector<float> got(static_cast<std::size_t>(x.rows * y_stride), 0.0f);
+        const int64_t mid = view.rows / 2;
+        product(view, 0, mid, packed, got.data(), y_stride);
+        product(view, mid, view.rows, packed, got.data() + mid, y_stride);
+        return got;
+    }
+
+    void check_gemm_f32(const WeightView& view, std::mt19937& rng) {
+        for (int64_t tokens : {1, 2, 5}) {
+            const int64_t x_stride = view.cols + 5;
+            const std::vector<float> x = normal_values(static_cast<std::size_t>(tokens * x_stride), rng);
+            const int64_t y_stride = view.rows + 3;
+            std::vector<float> got(static_cast<std::size_t>(tokens * y_stride)), alone(got.size());
+            k_.gemm_f32(view, 0, view.rows, x.data(), tokens, x_stride, got.data(), y_stride);
+            for (int64_t t = 0; t < tokens; ++t) {
+                resolved_.gemv_f32(view, 0, view.rows, x.data() + t * x_stride, alone.data() + t * y_stride);
+                for (int64_t r = 0; r < view.rows; ++r) {
+                    if (!same_bits(got[t * y_stride + r], alone[t * y_stride + r])) {
+                        std::ostringstream o;
+                        o << describe(t_, level_, "gemm_f32", view.rows, view.cols, "batch invariance") << ": token " << t
+                          << ", row " << r << " is " << got[t * y_stride + r] << ", alone " << alone[t * y_stride + r];
+                        return fail(o.str());
+                    }
+                }
+            }
+            ++report_.passed;
+        }
     }
 
     void check_gemvs_only(int64_t rows, int64_t cols, std::mt19937& rng, int variant) {
@@ -298,7 +406,7 @@ private:
             for (int64_t c = 0; c < view.cols; ++c) m += std::fabs(static_cast<double>(ref[r * view.cols + c]) * x[c]);
             if (!(std::fabs(static_cast<double>(got[r]) - want[r]) <= kRelativeTolerance * m + 1e-30)) {
                 std::ostringstream o;
-                o << describe(t_, isa_, "gemv_f32", view.rows, view.cols, input_name(kind)) << ": row " << r << " is "
+                o << describe(t_, level_, "gemv_f32", view.rows, view.cols, input_name(kind)) << ": row " << r << " is "
                   << got[r] << ", reference " << want[r];
                 return fail(o.str());
             }
@@ -307,7 +415,7 @@ private:
             k_.gemv_f32(view, r, r + 1, x.data(), &alone);
             if (!same_bits(alone, got[r])) {
                 std::ostringstream o;
-                o << describe(t_, isa_, "gemv_f32", view.rows, view.cols, input_name(kind)) << ": row " << r
+                o << describe(t_, level_, "gemv_f32", view.rows, view.cols, input_name(kind)) << ": row " << r
                   << " alone is " << alone << ", in the range " << got[r];
                 return fail(o.str());
             }
@@ -322,7 +430,7 @@ private:
         for (int64_t i = 0; i < (view.rows - first) * view.cols; ++i) {
             if (!same_bits(got[i + 1], ref[first * view.cols + i])) {
                 std::ostringstream o;
-                o << describe(t_, isa_, "dequantize", view.rows, view.cols, input_name(kind)) << ": element "
+                o << describe(t_, level_, "dequantize", view.rows, view.cols, input_name(kind)) << ": element "
                   << first * view.cols + i << " is " << got[i + 1] << ", reference " << ref[first * view.cols + i];
                 return fail(o.str());
             }
@@ -336,7 +444,7 @@ private:
         const double err = std::fabs(static_cast<double>(got) - want);
         if (exact ? !same_bits(got, want) : !(err <= kRelativeTolerance * m.value + 1e-30)) {
             std::ostringstream o;
-            o << describe(t_, isa_, op, view.rows, view.cols, input_name(kind)) << ", activations " << act << ": row "
+            o << describe(t_, level_, op, view.rows, view.cols, input_name(kind)) << ", activations " << act << ": row "
               << row << " token " << token << " is " << got << ", reference " << want << (exact ? " (must be identical)" : "");
             fail(o.str());
         }
@@ -425,7 +533,7 @@ private:
                         std::size_t i = 0;
                         while (want[i] == got[i]) ++i;
                         std::ostringstream o;
-                        o << describe(t_, isa_, op, rows, cols, "normal") << ": byte " << i << " is " << int(got[i])
+                        o << describe(t_, level_, op, rows, cols, "normal") << ": byte " << i << " is " << int(got[i])
                           << ", reference " << int(want[i]);
                         return fail(o.str());
                     }
@@ -457,7 +565,7 @@ private:
             try { t_.reference.quantize(x.data(), 1, cols, want.data()); } catch (const Error& e) { want_error = e.what(); }
             try { k_.quantize(x.data(), 1, cols, got.data()); } catch (const Error& e) { got_error = e.what(); }
             if (want_error != got_error || (want_error.empty() && want != got)) {
-                fail(describe(t_, isa_, "quantize", 1, cols, "1e9") + ": '" + got_error + "' vs reference '" + want_error + "'");
+                fail(describe(t_, level_, "quantize", 1, cols, "1e9") + ": '" + got_error + "' vs reference '" + want_error + "'");
             } else {
                 ++report_.passed;
             }
@@ -469,7 +577,7 @@ private:
             std::vector<uint8_t> out(t_.tensor_bytes(1, cols));
             try {
                 k_.quantize(x.data(), 1, cols, out.data());
-                fail(describe(t_, isa_, "quantize", 1, cols, "NaN") + ": no error for a NaN input");
+                fail(describe(t_, level_, "quantize", 1, cols, "NaN") + ": no error for a NaN input");
             } catch (const Error&) {
                 ++report_.passed;
             }
@@ -479,6 +587,9 @@ private:
     const WeightType& t_;
     Isa isa_;
     Kernels k_;
+    Kernels resolved_;
+    std::string level_;
+    bool check_set_;
     CheckReport report_;
 };
 
@@ -493,7 +604,7 @@ bool TypeChecker::exact_by_design(const char* op) const {
         case TypeId::TQ2_0:
         case TypeId::TQ1_0:
         case TypeId::QK256:
-        case TypeId::I2S32: return o == "gemv_i8";
+        case TypeId::I2S32:
         case TypeId::Q6_K: return o == "gemv_i8" || o == "gemm_i8";  // block sums, then the scalar steps
         default: return false;
     }
@@ -506,7 +617,18 @@ void CheckReport::merge(const CheckReport& other) {
     failures.insert(failures.end(), other.failures.begin(), other.failures.end());
 }
 
-CheckReport check_type_kernels(const WeightType& type, Isa isa) { return TypeChecker(type, isa).run(); }
+CheckReport check_type_kernels(const WeightType& type, Isa isa) {
+    // what the level runs (its table with its preferred variants), with its kernel set
+    CheckReport report = TypeChecker(type, isa, type.isa[static_cast<std::size_t>(isa)], std::string(isa_name(isa)), true).run();
+    // and each other implementation by name
+    const std::string_view preferred = preferred_kernel_variant(type, isa);
+    for (std::string_view name : kernel_variant_names(type, isa)) {
+        if (name == preferred) continue;
+        const std::string level = std::string(isa_name(isa)) + ":" + std::string(name);
+        report.merge(TypeChecker(type, isa, kernel_variant(type, isa, name), level, false).run());
+    }
+    return report;
+}
 
 CheckReport check_core_kernels(Isa isa) {
     CheckReport report;

@@ -1,10 +1,12 @@
 // The AMX level: I2_S and TQ2_0 prompt processing (GEMM) on Intel AMX tiles (TDPBUSD: 16 rows
 // x 64 u8 weight codes times 64 x 16 s8 activations into 16 x 16 int32 sums, 16384
 // multiply-adds per instruction). Weight codes are decoded once per block of 32 rows;
-// activations are packed once per call into the tiles' 4-byte-interleaved layout. The integer
-// sums are exact: I2_S outputs equal the scalar reference bit for bit; TQ2_0 scales each
-// block's sums in float (within the tolerance). Compiled with AMX and AVX-512 flags; used only
-// when the CPU has AMX-INT8 and the kernel granted this process the tile state.
+// activations are packed once per input (the pack kernel) into the tiles' 4-byte-interleaved
+// layout. The integer sums are exact and the float steps are the reference's, in its order
+// (I2_S: one tensor scale; TQ2_0: acc += d * sum block by block, then / the token's scale), so
+// every output equals the lower levels' GEMV of that token bit for bit. Compiled with AMX and
+// AVX-512 flags; used only when the CPU has AMX-INT8 and the kernel granted this process the
+// tile state, and only from 16 tokens (a tile's worth; below it the avx512_vnni kernels).
 #include "../x86_intrinsics.hpp"
 
 #include <cstdint>
@@ -87,9 +89,11 @@ inline void transpose_16x16_epi32(__m512i (&m)[16]) {
 // tokens 16 b .. 16 b + 15, elements 4 r .. 4 r + 3 of that step, where byte i of step (c, l)
 // is element 128 (j / 32) + 32 l + j % 32, j = 64 c + i. A token's step is two 32-byte runs of
 // its row; the 16 tokens' steps, as 16 x 16 int32, transposed are the tile. code_bytes is a
-// multiple of 32 (cols of 128). Blocks past the last token stay as they are (zero).
-void pack_activations(const ActivationsI8& x, int64_t code_bytes, int64_t chunks, int64_t steps, uint8_t* packed) {
-    for (int64_t block = 0; block * 16 < x.rows; ++block) {
+// multiple of 32 (cols of 128). Writes the 16-token blocks [block_begin, block_end); tokens past
+// the last are zero.
+void pack_activations(const ActivationsI8& x, int64_t code_bytes, int64_t chunks, int64_t steps, int64_t block_begin,
+                      int64_t block_end, uint8_t* packed) {
+    for (int64_t block = block_begin; block < block_end; ++block) {
         for (int64_t c = 0; c < chunks; ++c) {
             const bool upper = 64 * c + 32 < code_bytes;
             for (int l = 0; l < 4; ++l) {
@@ -144,19 +148,43 @@ inline __m512i column_offsets() {
     return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(16));
 }
 
-void i2_s_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
-               int64_t y_stride) {
-    const int64_t code_bytes = w.cols / 4;
-    const int64_t chunks = (code_bytes + kStep - 1) / kStep;
-    const int64_t steps = chunks * 4;
+// Pairs of 16-token blocks (the tiles take 32 tokens at a time).
+inline int64_t token_blocks(int64_t tokens) { return (tokens + 31) / 32 * 2; }
+
+// The 16-token blocks a pack of tokens [token_begin, token_end) writes: the last range also
+// writes the zero block that completes the last pair.
+inline void block_range(const ActivationsI8& x, int64_t token_begin, int64_t token_end, int64_t& first, int64_t& last) {
+    first = token_begin / 16;
+    last = token_end >= x.rows ? token_blocks(x.rows) : (token_end + 15) / 16;
+}
+
+struct I2sShape {
+    int64_t code_bytes, chunks, steps;
+    explicit I2sShape(int64_t cols) : code_bytes(cols / 4), chunks((cols / 4 + kStep - 1) / kStep), steps(chunks * 4) {}
+};
+
+std::size_t i2_s_pack_bytes(int64_t cols, int64_t tokens) {
+    return static_cast<std::size_t>(token_blocks(tokens) * I2sShape(cols).steps * 1024);
+}
+
+void i2_s_pack(const ActivationsI8& x, int64_t token_begin, int64_t token_end, uint8_t* out) {
+    const I2sShape s(x.cols);
+    int64_t first, last;
+    block_range(x, token_begin, token_end, first, last);
+    pack_activations(x, s.code_bytes, s.chunks, s.steps, first, last, out);
+}
+
+void i2_s_gemm_packed(const WeightView& w, int64_t row_begin, int64_t row_end, const PackedActivationsI8& p, float* y,
+                      int64_t y_stride) {
+    const ActivationsI8& x = p.x;
+    const I2sShape shape(w.cols);
+    const int64_t code_bytes = shape.code_bytes, chunks = shape.chunks, steps = shape.steps;
     const int64_t tokens = x.rows;
-    const int64_t token_blocks = (tokens + 31) / 32 * 2;  // pairs of 16
+    const int64_t token_blocks = amx::token_blocks(tokens);
     float scale;
     __builtin_memcpy(&scale, w.data + w.rows * code_bytes, 4);
-
-    Buffer packed(static_cast<std::size_t>(token_blocks * steps * 1024));
     const int32_t* sums = x.sum;
-    pack_activations(x, code_bytes, chunks, steps, packed.p);
+    const uint8_t* packed = p.data;
 
     Buffer codes(static_cast<std::size_t>(steps * 32 * kStep));  // [step][32 rows][64]
     alignas(64) int32_t out[4][16 * 16];
@@ -178,7 +206,7 @@ void i2_s_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Ac
             }
         }
         for (int64_t b = 0; b < token_blocks; b += 2) {
-            tile_sums(codes.p, packed.p, b, steps, 0, steps, out);
+            tile_sums(codes.p, packed, b, steps, 0, steps, out);
             // Outputs: tile (half_r, half_t) holds rows 16 half_r + i (tile row i) by tokens
             // 16 (b + half_t) + n (column n). Each token's 16 rows are one column, gathered,
             // then written as one contiguous run of y (row by row, writes scattered by the
@@ -211,28 +239,47 @@ void i2_s_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const Ac
 // TQ2_0 (blocks of 256: 64 code bytes, element 128 (j / 32) + 32 l + j % 32 of byte j in the
 // field at shift 2 l, then f16 d; value (code - 1) d): the same tiles, with the integer sums
 // taken per block (its 4 steps) and scaled into float accumulators, since each block of each
-// row has its own d. Not the reference's order of float additions: within the tolerance.
-void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
-                int64_t y_stride) {
-    constexpr int64_t kBlockBytes = 66;
-    const int64_t blocks = w.cols / 256;
-    const int64_t code_bytes = blocks * 64;  // as one row of I2_S-ordered codes
-    const int64_t steps = blocks * 4;
-    const int64_t tokens = x.rows;
-    const int64_t token_blocks = (tokens + 31) / 32 * 2;  // pairs of 16
+// row has its own d: acc + d * sum, not a fused multiply-add, as the GEMV computes it.
+constexpr int64_t kTq2BlockBytes = 66;
 
-    Buffer packed(static_cast<std::size_t>(token_blocks * steps * 1024));
-    pack_activations(x, code_bytes, blocks, steps, packed.p);
-    // each token's activation sum per block (the codes' offset of 1), tokens padded to pairs
-    Buffer block_sums_buf(static_cast<std::size_t>(blocks * token_blocks * 16) * 4);
-    auto* block_sums = reinterpret_cast<int32_t*>(block_sums_buf.p);  // [block][token]
-    for (int64_t t = 0; t < tokens; ++t) {
+// Packed: the tiles, then each token's activation sum per block (the codes' offset of 1),
+// [block][token], tokens padded to pairs of 16.
+inline std::size_t tq2_0_tiles_bytes(int64_t cols, int64_t tokens) {
+    return static_cast<std::size_t>(token_blocks(tokens) * (cols / 256) * 4 * 1024);
+}
+
+std::size_t tq2_0_pack_bytes(int64_t cols, int64_t tokens) {
+    return tq2_0_tiles_bytes(cols, tokens) + static_cast<std::size_t>((cols / 256) * token_blocks(tokens) * 16) * 4;
+}
+
+void tq2_0_pack(const ActivationsI8& x, int64_t token_begin, int64_t token_end, uint8_t* out) {
+    const int64_t blocks = x.cols / 256;
+    int64_t first, last;
+    block_range(x, token_begin, token_end, first, last);
+    pack_activations(x, blocks * 64, blocks, blocks * 4, first, last, out);
+    auto* block_sums = reinterpret_cast<int32_t*>(out + tq2_0_tiles_bytes(x.cols, x.rows));
+    const int64_t padded = token_blocks(x.rows) * 16;
+    for (int64_t t = first * 16; t < last * 16; ++t) {
         for (int64_t b = 0; b < blocks; ++b) {
             int32_t s = 0;
-            for (int k = 0; k < 256; ++k) s += x.q[t * x.stride + b * 256 + k];
-            block_sums[b * token_blocks * 16 + t] = s;
+            if (t < x.rows) {
+                for (int k = 0; k < 256; ++k) s += x.q[t * x.stride + b * 256 + k];
+            }
+            block_sums[b * padded + t] = s;
         }
     }
+}
+
+void tq2_0_gemm_packed(const WeightView& w, int64_t row_begin, int64_t row_end, const PackedActivationsI8& p, float* y,
+                       int64_t y_stride) {
+    constexpr int64_t kBlockBytes = kTq2BlockBytes;
+    const ActivationsI8& x = p.x;
+    const int64_t blocks = w.cols / 256;
+    const int64_t steps = blocks * 4;
+    const int64_t tokens = x.rows;
+    const int64_t token_blocks = amx::token_blocks(tokens);
+    const uint8_t* packed = p.data;
+    const auto* block_sums = reinterpret_cast<const int32_t*>(p.data + tq2_0_tiles_bytes(w.cols, tokens));
 
     Buffer codes(static_cast<std::size_t>(steps * 32 * kStep));  // [step][32 rows][64]
     alignas(64) float scales[32];                                // d of each row, this block
@@ -255,7 +302,7 @@ void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const A
         for (int64_t b = 0; b < token_blocks; b += 2) {
             for (int i = 0; i < 32 * 32; i += 16) _mm512_store_ps(acc + i, _mm512_setzero_ps());
             for (int64_t blk = 0; blk < blocks; ++blk) {
-                tile_sums(codes.p, packed.p, b, steps, blk * 4, blk * 4 + 4, out);
+                tile_sums(codes.p, packed, b, steps, blk * 4, blk * 4 + 4, out);
                 for (int64_t row = 0; row < nr; ++row) {
                     uint16_t h;
                     __builtin_memcpy(&h, w.data + ((r0 + row) * blocks + blk) * kBlockBytes + 64, 2);
@@ -272,7 +319,7 @@ void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const A
                             if (row >= nr) break;
                             float* dst = acc + row * 32 + half_t * 16;
                             const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(c + i * 16), token_sums));
-                            _mm512_store_ps(dst, _mm512_fmadd_ps(v, _mm512_set1_ps(scales[row]), _mm512_load_ps(dst)));
+                            _mm512_store_ps(dst, _mm512_add_ps(_mm512_load_ps(dst), _mm512_mul_ps(_mm512_set1_ps(scales[row]), v)));
                         }
                     }
                 }
@@ -295,15 +342,29 @@ void tq2_0_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const A
     _tile_release();
 }
 
-constexpr Kernels gemm_only(GemmI8Fn f) {
+template <PackBytesFn Bytes, PackI8Fn Pack, GemmPackedFn Product>
+void gemm_via_pack(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+                   int64_t y_stride) {
+    Buffer packed(Bytes(x.cols, x.rows));
+    Pack(x, 0, x.rows, packed.p);
+    Product(w, row_begin, row_end, PackedActivationsI8{x, packed.p}, y, y_stride);
+}
+
+constexpr Kernels tiles(GemmI8Fn gemm, PackBytesFn bytes, PackI8Fn pack, GemmPackedFn product) {
     Kernels k;
-    k.gemm_i8 = f;
+    k.gemm_i8 = gemm;
+    k.pack_bytes = bytes;
+    k.pack = pack;
+    k.gemm_packed = product;
+    k.packed_min_tokens = 16;
     return k;
 }
 
 constexpr TypeKernels kTypes[] = {
-    {TypeId::I2_S, gemm_only(&i2_s_gemm)},
-    {TypeId::TQ2_0, gemm_only(&tq2_0_gemm)},
+    {TypeId::I2_S, tiles(&gemm_via_pack<&i2_s_pack_bytes, &i2_s_pack, &i2_s_gemm_packed>, &i2_s_pack_bytes, &i2_s_pack,
+                         &i2_s_gemm_packed)},
+    {TypeId::TQ2_0, tiles(&gemm_via_pack<&tq2_0_pack_bytes, &tq2_0_pack, &tq2_0_gemm_packed>, &tq2_0_pack_bytes,
+                          &tq2_0_pack, &tq2_0_gemm_packed)},
 };
 
 }  // namespace

@@ -149,42 +149,6 @@ inline I dot_q6_k_i(I acc, B u, B s, Q6kScales sc, int first) {
     return _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, scales));
 #endif
 }
-// Q6_K, AVX-512 only: one block's products in "paired halves" order, where vector m (0..3) holds
-// elements 32 m + i in lanes i < 32 and 128 + 32 m + i in lanes 32 + i. In that order the codes
-// come from three 64-byte loads with immediate shifts (lanes i and 32 + i share the position of
-// their ql and qh bytes in the two halves); the activations are permuted to it once per GEMV
-// (q6_k::pair_halves in generic/q6_k.inl). Returns acc plus the scaled products, as dot_q6_k_i
-// over the block.
-#define LOWBIT_Q6_K_PAIRED_HALVES 1
-inline I q6_k_dot_paired(I acc, const uint8_t* blk, const int8_t* paired_a, Q6kScales sc) {
-    const __m512i ql_lo = _mm512_loadu_si512(blk), ql_hi = _mm512_loadu_si512(blk + 64);
-    const __m512i qh = _mm512_loadu_si512(blk + 128);
-    const __m512i s0 = _mm512_shuffle_i64x2(ql_lo, ql_hi, _MM_SHUFFLE(1, 0, 1, 0));  // ql 0..31, 64..95
-    const __m512i s1 = _mm512_shuffle_i64x2(ql_lo, ql_hi, _MM_SHUFFLE(3, 2, 3, 2));  // ql 32..63, 96..127
-    const __m512i low_nibble = _mm512_set1_epi8(0x0F), high_field = _mm512_set1_epi8(0x30);
-    // code = low nibble | (2 high bits << 4): ternary logic 0xE4 takes bits 0-3 of the first
-    // operand and bits 4-7 of the second (whose bits 6-7 are masked off)
-    const __m512i u[4] = {
-        _mm512_ternarylogic_epi32(s0, _mm512_and_si512(_mm512_slli_epi16(qh, 4), high_field), low_nibble, 0xE4),
-        _mm512_ternarylogic_epi32(s1, _mm512_and_si512(_mm512_slli_epi16(qh, 2), high_field), low_nibble, 0xE4),
-        _mm512_ternarylogic_epi32(_mm512_srli_epi16(s0, 4), _mm512_and_si512(qh, high_field), low_nibble, 0xE4),
-        _mm512_ternarylogic_epi32(_mm512_srli_epi16(s1, 4), _mm512_and_si512(_mm512_srli_epi16(qh, 2), high_field),
-                                  low_nibble, 0xE4),
-    };
-    for (int m = 0; m < 4; ++m) {
-        // int16 lane k (elements of lanes 2k, 2k + 1): scale 2 m + (k / 8) % 2, plus 8 for k >= 16
-        const __m512i index = _mm512_add_epi16(
-            _mm512_set1_epi16(static_cast<short>(2 * m)),
-            _mm512_set_epi16(9, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
-        const __m512i pairs = _mm512_maddubs_epi16(u[m], _mm512_loadu_si512(paired_a + 64 * m));  // u <= 63: exact
-#if LOWBIT_VNNI
-        acc = _mm512_dpwssd_epi32(acc, pairs, _mm512_permutexvar_epi16(index, sc));
-#else
-        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_permutexvar_epi16(index, sc)));
-#endif
-    }
-    return acc;
-}
 // kF bytes at p, widened.
 inline I load_u8_as_i32(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 inline I load_s8_as_i32(const uint8_t* p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }

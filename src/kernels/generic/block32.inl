@@ -73,46 +73,46 @@ inline float row_dot(const uint8_t* row, int64_t blocks, const int8_t* a, const 
     return hsum_f(acc);
 }
 
-template <class T>
-void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
-    const int64_t blocks = w.cols / 32;
-    Scratch scratch(static_cast<std::size_t>(w.cols / 4) * sizeof(int32_t));
-    auto* offsets = reinterpret_cast<int32_t*>(scratch.data());
-    offset_lanes<T>(x.q, w.cols, offsets);
-    const auto one = [&](int64_t r) {
-        y[r - row_begin] = row_dot<T>(w.data + r * blocks * T::kBytes, blocks, x.q, offsets) / x.scale;
-    };
-    // one row at a time, taken from four streams in turn
-    for_rows_as_four_streams(row_begin, row_end, blocks * T::kBytes, one);
-}
+// Packed token: its offset lanes (cols / 4 int32), rounded to 64 bytes.
+inline int64_t token_bytes(int64_t cols) { return (cols / 4 * 4 + 63) / 64 * 64; }
 
 template <class T>
-void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y, int64_t y_stride) {
-    const int64_t blocks = w.cols / 32;
-    const int64_t per_token = w.cols / 4;
-    Scratch scratch(static_cast<std::size_t>(per_token * x.rows) * sizeof(int32_t));
-    auto* offsets = reinterpret_cast<int32_t*>(scratch.data());
-    for (int64_t t = 0; t < x.rows; ++t) offset_lanes<T>(x.q + t * x.stride, w.cols, offsets + t * per_token);
-    for (int64_t r = row_begin; r < row_end; ++r) {
-        const uint8_t* row = w.data + r * blocks * T::kBytes;  // stays in L1 across the tokens
-        for (int64_t t = 0; t < x.rows; ++t) {
-            y[t * y_stride + (r - row_begin)] =
-                row_dot<T>(row, blocks, x.q + t * x.stride, offsets + t * per_token) / x.scale[t];
-        }
+std::size_t pack_bytes(int64_t cols, int64_t tokens) { return static_cast<std::size_t>(token_bytes(cols) * tokens); }
+
+template <class T>
+void pack(const ActivationsI8& x, int64_t token_begin, int64_t token_end, uint8_t* out) {
+    for (int64_t t = token_begin; t < token_end; ++t) {
+        offset_lanes<T>(x.q + t * x.stride, x.cols, reinterpret_cast<int32_t*>(out + t * token_bytes(x.cols)));
     }
+}
+
+// One row at a time, taken from four streams in turn, each row once for every token.
+template <class T>
+void gemm_packed(const WeightView& w, int64_t row_begin, int64_t row_end, const PackedActivationsI8& p, float* y,
+                 int64_t y_stride) {
+    const int64_t blocks = w.cols / 32;
+    const auto one = [&](int64_t r) {
+        const uint8_t* row = w.data + r * blocks * T::kBytes;  // stays in L1 across the tokens
+        for (int64_t t = 0; t < p.x.rows; ++t) {
+            const auto* offsets = reinterpret_cast<const int32_t*>(p.data + t * token_bytes(w.cols));
+            y[t * y_stride + (r - row_begin)] = row_dot<T>(row, blocks, p.x.q + t * p.x.stride, offsets) / p.x.scale[t];
+        }
+    };
+    for_rows_as_four_streams(row_begin, row_end, blocks * T::kBytes, one);
 }
 
 }  // namespace block32
 
-void q8_0_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    block32::gemv<block32::Q8_0>(w, r0, r1, x, y);
-}
-void q8_0_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) {
-    block32::gemm<block32::Q8_0>(w, r0, r1, x, y, s);
-}
-void q4_0_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    block32::gemv<block32::Q4_0>(w, r0, r1, x, y);
-}
-void q4_0_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) {
-    block32::gemm<block32::Q4_0>(w, r0, r1, x, y, s);
-}
+#define LOWBIT_BLOCK32_KERNELS(name, T)                                                                       \
+    std::size_t name##_pack_bytes(int64_t cols, int64_t tokens) { return block32::pack_bytes<T>(cols, tokens); } \
+    void name##_pack(const ActivationsI8& x, int64_t t0, int64_t t1, uint8_t* out) {                             \
+        block32::pack<T>(x, t0, t1, out);                                                                      \
+    }                                                                                                           \
+    void name##_gemm_packed(const WeightView& w, int64_t r0, int64_t r1, const PackedActivationsI8& x, float* y, \
+                            int64_t s) {                                                                        \
+        block32::gemm_packed<T>(w, r0, r1, x, y, s);                                                           \
+    }                                                                                                           \
+    LOWBIT_PACKED_ENTRY_POINTS(name)
+
+LOWBIT_BLOCK32_KERNELS(q8_0, block32::Q8_0)
+LOWBIT_BLOCK32_KERNELS(q4_0, block32::Q4_0)

@@ -92,3 +92,29 @@ inline void i8_to_f32_scaled(const int8_t* v, int64_t n, float d, float* out) {
     }
     for (int64_t k = full; k < n; ++k) out[k] = static_cast<float>(v[k]) * d;
 }
+
+// gemv_i8 and gemm_i8 of a kernel family that packs its activations: pack into scratch, then
+// the family's product (so that the three give the same bits for a token).
+template <PackBytesFn Bytes, PackI8Fn Pack, GemmPackedFn Product>
+void gemm_via_pack(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
+                   int64_t y_stride) {
+    Scratch scratch(Bytes(x.cols, x.rows));
+    auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
+    Pack(x, 0, x.rows, packed);
+    Product(w, row_begin, row_end, PackedActivationsI8{x, packed}, y, y_stride);
+}
+
+template <PackBytesFn Bytes, PackI8Fn Pack, GemmPackedFn Product>
+void gemv_via_pack(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
+    const ActivationsI8 one{x.q, 1, x.n, x.n, &x.scale, &x.sum};
+    gemm_via_pack<Bytes, Pack, Product>(w, row_begin, row_end, one, y, row_end - row_begin);
+}
+
+// name_gemv and name_gemm from name_pack_bytes, name_pack and name_gemm_packed.
+#define LOWBIT_PACKED_ENTRY_POINTS(name)                                                                       \
+    void name##_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {          \
+        gemv_via_pack<&name##_pack_bytes, &name##_pack, &name##_gemm_packed>(w, r0, r1, x, y);                   \
+    }                                                                                                           \
+    void name##_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) { \
+        gemm_via_pack<&name##_pack_bytes, &name##_pack, &name##_gemm_packed>(w, r0, r1, x, y, s);                \
+    }

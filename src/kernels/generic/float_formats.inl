@@ -99,30 +99,52 @@ inline void rows_dot_f32(const uint8_t* rows, int64_t stride, int64_t cols, cons
     }
 }
 
+// Every token by rows [row_begin, row_end) read as four streams: a group of four rows stays in
+// cache while each token takes its dot products with it (the head of a decode step of several
+// sequences is read from memory once).
 template <class T>
-void gemv_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
+void gemm_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, int64_t tokens, int64_t x_stride,
+              float* y, int64_t y_stride) {
     const int64_t row_bytes = w.cols * T::kBytes;
     for_rows_as_four_streams(
         row_begin, row_end, row_bytes,
         [&](int64_t first, int64_t step) {
-            rows_dot_f32<T, 4>(w.data + first * row_bytes, step * row_bytes, w.cols, x, y + (first - row_begin), step);
+            for (int64_t t = 0; t < tokens; ++t) {
+                rows_dot_f32<T, 4>(w.data + first * row_bytes, step * row_bytes, w.cols, x + t * x_stride,
+                                   y + t * y_stride + (first - row_begin), step);
+            }
         },
         [&](int64_t row) {
-            rows_dot_f32<T, 1>(w.data + row * row_bytes, row_bytes, w.cols, x, y + (row - row_begin), 1);
+            for (int64_t t = 0; t < tokens; ++t) {
+                rows_dot_f32<T, 1>(w.data + row * row_bytes, row_bytes, w.cols, x + t * x_stride,
+                                   y + t * y_stride + (row - row_begin), 1);
+            }
         });
+}
+
+template <class T>
+void gemv_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
+    gemm_f32<T>(w, row_begin, row_end, x, 1, w.cols, y, row_end - row_begin);
 }
 
 }  // namespace floats
 
-// Any other type with f32 activations: this level's dequantizer for one row, then dot_f32.
+// Any other type with f32 activations: this level's dequantizer for one row, then dot_f32
+// with each token.
 template <DequantizeFn Dequantize>
-void gemv_f32_via(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
+void gemm_f32_via(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, int64_t tokens,
+                  int64_t x_stride, float* y, int64_t y_stride) {
     Scratch row(static_cast<std::size_t>(w.cols) * sizeof(float));
     float* buf = reinterpret_cast<float*>(row.data());
     for (int64_t r = row_begin; r < row_end; ++r) {
         Dequantize(w, r, r + 1, buf);
-        y[r - row_begin] = dot_f32(buf, x, w.cols);
+        for (int64_t t = 0; t < tokens; ++t) y[t * y_stride + (r - row_begin)] = dot_f32(buf, x + t * x_stride, w.cols);
     }
+}
+
+template <DequantizeFn Dequantize>
+void gemv_f32_via(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, float* y) {
+    gemm_f32_via<Dequantize>(w, row_begin, row_end, x, 1, w.cols, y, row_end - row_begin);
 }
 
 #define LOWBIT_FLOAT_KERNELS(name, T)                                                                            \
@@ -137,6 +159,10 @@ void gemv_f32_via(const WeightView& w, int64_t row_begin, int64_t row_end, const
     }                                                                                                           \
     void name##_gemv_f32(const WeightView& w, int64_t r0, int64_t r1, const float* x, float* y) {              \
         floats::gemv_f32<T>(w, r0, r1, x, y);                                                                  \
+    }                                                                                                           \
+    void name##_gemm_f32(const WeightView& w, int64_t r0, int64_t r1, const float* x, int64_t n, int64_t xs,     \
+                         float* y, int64_t ys) {                                                                \
+        floats::gemm_f32<T>(w, r0, r1, x, n, xs, y, ys);                                                       \
     }
 
 LOWBIT_FLOAT_KERNELS(f32, floats::F32)

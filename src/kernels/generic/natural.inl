@@ -196,20 +196,18 @@ inline void dequantize(const D& dec, const WeightView& w, int64_t row_begin, int
 
 // Activations padded to kW with zeros, and per-lane sums of 4.
 struct Prepared {
-    int8_t* a;
-    int32_t* lane_sums;
+    const int8_t* a;
+    const int32_t* lane_sums;
 };
 
 inline std::size_t prepared_bytes(int64_t cols) { return static_cast<std::size_t>(padded(cols) + lanes(cols) * 4); }
 
-inline Prepared prepare(const int8_t* q, int64_t cols, int8_t* p) {
-    Prepared out{p, reinterpret_cast<int32_t*>(p + padded(cols))};
-    __builtin_memcpy(out.a, q, static_cast<std::size_t>(cols));
-    for (int64_t k = cols; k < padded(cols); ++k) out.a[k] = 0;
-    for (int64_t l = 0; l < lanes(cols); ++l) {
-        out.lane_sums[l] = out.a[4 * l] + out.a[4 * l + 1] + out.a[4 * l + 2] + out.a[4 * l + 3];
-    }
-    return out;
+inline void prepare(const int8_t* q, int64_t cols, int8_t* p) {
+    int8_t* a = p;
+    auto* lane_sums = reinterpret_cast<int32_t*>(p + padded(cols));
+    __builtin_memcpy(a, q, static_cast<std::size_t>(cols));
+    for (int64_t k = cols; k < padded(cols); ++k) a[k] = 0;
+    for (int64_t l = 0; l < lanes(cols); ++l) lane_sums[l] = a[4 * l] + a[4 * l + 1] + a[4 * l + 2] + a[4 * l + 3];
 }
 
 // sum over the row of (u - offset) a scale (+ bias sum(a)), in float lanes.
@@ -238,33 +236,32 @@ inline simd::F row_dot(const Row& row, const Prepared& x, int64_t cols) {
     return acc;
 }
 
-template <class D>
-void gemv(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
-    Scratch scratch(row_bytes(w.cols) + prepared_bytes(w.cols));
-    Row row = carve(scratch.data(), w.cols);
-    const Prepared a = prepare(x.q, w.cols, scratch.data() + row_bytes(w.cols));
-    for (int64_t r = row_begin; r < row_end; ++r) {
-        dec.decode(w, r, row);
-        y[r - row_begin] = simd::hsum_f(row_dot<D>(row, a, w.cols)) / x.scale;
+// Packed token: its prepared activations, rounded to 64 bytes.
+inline int64_t token_bytes(int64_t cols) { return static_cast<int64_t>((prepared_bytes(cols) + 63) / 64 * 64); }
+
+inline std::size_t pack_bytes(int64_t cols, int64_t tokens) { return static_cast<std::size_t>(token_bytes(cols) * tokens); }
+
+inline void pack(const ActivationsI8& x, int64_t token_begin, int64_t token_end, uint8_t* out) {
+    for (int64_t t = token_begin; t < token_end; ++t) {
+        prepare(x.q + t * x.stride, x.cols, reinterpret_cast<int8_t*>(out + t * token_bytes(x.cols)));
     }
 }
 
+inline Prepared prepared_token(const PackedActivationsI8& p, int64_t t) {
+    const auto* a = reinterpret_cast<const int8_t*>(p.data + t * token_bytes(p.x.cols));
+    return {a, reinterpret_cast<const int32_t*>(a + padded(p.x.cols))};
+}
+
+// Each row decoded once, then its dot product with every token.
 template <class D>
-void gemm(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
-          int64_t y_stride) {
-    const std::size_t per_token = prepared_bytes(w.cols);
-    Scratch scratch(row_bytes(w.cols) + per_token * static_cast<std::size_t>(x.rows) +
-                    static_cast<std::size_t>(x.rows) * sizeof(Prepared));
+void gemm_packed(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end, const PackedActivationsI8& p,
+                 float* y, int64_t y_stride) {
+    Scratch scratch(row_bytes(w.cols));
     Row row = carve(scratch.data(), w.cols);
-    int8_t* base = scratch.data() + row_bytes(w.cols);
-    Prepared* tokens = reinterpret_cast<Prepared*>(base + per_token * static_cast<std::size_t>(x.rows));
-    for (int64_t t = 0; t < x.rows; ++t) {
-        tokens[t] = prepare(x.q + t * x.stride, w.cols, base + per_token * static_cast<std::size_t>(t));
-    }
     for (int64_t r = row_begin; r < row_end; ++r) {
-        dec.decode(w, r, row);  // once per row, used by every token
-        for (int64_t t = 0; t < x.rows; ++t) {
-            y[t * y_stride + (r - row_begin)] = simd::hsum_f(row_dot<D>(row, tokens[t], w.cols)) / x.scale[t];
+        dec.decode(w, r, row);
+        for (int64_t t = 0; t < p.x.rows; ++t) {
+            y[t * y_stride + (r - row_begin)] = simd::hsum_f(row_dot<D>(row, prepared_token(p, t), w.cols)) / p.x.scale[t];
         }
     }
 }
@@ -276,12 +273,13 @@ void gemm(const D& dec, const WeightView& w, int64_t row_begin, int64_t row_end,
     void name##_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) {                              \
         natural::dequantize(decoder, w, r0, r1, y);                                                            \
     }                                                                                                           \
-    void name##_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {          \
-        natural::gemv(decoder, w, r0, r1, x, y);                                                               \
+    std::size_t name##_pack_bytes(int64_t cols, int64_t tokens) { return natural::pack_bytes(cols, tokens); }    \
+    void name##_pack(const ActivationsI8& x, int64_t t0, int64_t t1, uint8_t* out) { natural::pack(x, t0, t1, out); } \
+    void name##_gemm_packed(const WeightView& w, int64_t r0, int64_t r1, const PackedActivationsI8& x, float* y, \
+                            int64_t s) {                                                                        \
+        natural::gemm_packed(decoder, w, r0, r1, x, y, s);                                                     \
     }                                                                                                           \
-    void name##_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t s) { \
-        natural::gemm(decoder, w, r0, r1, x, y, s);                                                            \
-    }
+    LOWBIT_PACKED_ENTRY_POINTS(name)
 
 void q8_0_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) { natural::dequantize(natural::Q8_0{}, w, r0, r1, y); }
 void q4_0_dequantize(const WeightView& w, int64_t r0, int64_t r1, float* y) { natural::dequantize(natural::Q4_0{}, w, r0, r1, y); }

@@ -135,95 +135,108 @@ constexpr bool use_shifted() {
     return L::kShiftedPlanes && simd::kDotAnyU;
 }
 
-// The scratch a call needs for `tokens` permuted activation rows.
-// (rounded to 64 bytes, so that whatever follows a token's data stays aligned)
+// Packed activations: per token its permuted rows (blocks x block_stride bytes), then each
+// block's activation sum, rounded to 64 bytes so that the next token stays aligned.
 template <class L>
-inline std::size_t scratch_bytes(const Shape<L>& s, int64_t tokens) {
-    return static_cast<std::size_t>(tokens * ((s.blocks * s.block_stride + s.blocks * 4 + 63) / 64 * 64));
+inline int64_t token_bytes(const Shape<L>& s) {
+    return (s.blocks * s.block_stride + s.blocks * 4 + 63) / 64 * 64;
 }
 
-// Rows row, row + step, ... (R of them); y[r * step] is row + r * step's output.
+template <class L>
+std::size_t pack_bytes(int64_t cols, int64_t tokens) {
+    return static_cast<std::size_t>(token_bytes(Shape<L>(cols)) * tokens);
+}
+
+template <class L>
+void pack(const ActivationsI8& x, int64_t token_begin, int64_t token_end, uint8_t* out) {
+    const Shape<L> s(x.cols);
+    for (int64_t t = token_begin; t < token_end; ++t) {
+        int8_t* xp = reinterpret_cast<int8_t*>(out + t * token_bytes(s));
+        permute(s, x.q + t * x.stride, x.cols, xp, reinterpret_cast<int32_t*>(xp + s.blocks * s.block_stride));
+    }
+}
+
+// One token of packed activations.
+struct Token {
+    const int8_t* xp;
+    const int32_t* sums;  // per block
+    float scale;
+};
+
+template <class L>
+inline Token token(const Shape<L>& s, const PackedActivationsI8& p, int64_t t) {
+    const auto* xp = reinterpret_cast<const int8_t*>(p.data + t * token_bytes(s));
+    return {xp, reinterpret_cast<const int32_t*>(xp + s.blocks * s.block_stride), p.x.scale[t]};
+}
+
+// The one order of float steps for the output of (row, token), whichever kernel computes it:
+// tensor-scale formats (float)(isum - offset * sum) / act_scale * tensor_scale; block formats
+// acc += d_b * (float)(isum_b - offset * sum_b) block by block, then acc / act_scale.
+template <class L>
+inline float finish_whole_row(const WeightView& w, int32_t isum, const Token& a) {
+    return static_cast<float>(isum - L::kOffset * a.sums[0]) / a.scale * L::tensor_scale(w);
+}
+template <class L>
+inline void add_block(const WeightView& w, int64_t row, int64_t b, int32_t isum, const Token& a, float& acc) {
+    acc += L::scale(w, row, b) * static_cast<float>(isum - L::kOffset * a.sums[b]);
+}
+
+// Rows row, row + step, ... (R of them) by one token; y[r * step] is row + r * step's output.
+// Planes may stay shifted in place (block_dot): the integer sums are exact either way.
 template <class L, int R>
-inline void gemv_rows(const WeightView& w, int64_t row, int64_t step, const Shape<L>& s, const int8_t* xp,
-                      const int32_t* sums, float act_scale, float* y) {
+inline void rows_by_token(const WeightView& w, int64_t row, int64_t step, const Shape<L>& s, const Token& a, float* y) {
     constexpr bool kShifted = use_shifted<L>();
     if constexpr (L::kTensorScale) {
         int32_t isum[R];
-        block_dot<L, R, kShifted>(w, row, step, 0, s, xp, isum);
-        const float scale = L::tensor_scale(w);
-        for (int r = 0; r < R; ++r) {
-            y[r * step] = static_cast<float>(isum[r] - L::kOffset * sums[0]) / act_scale * scale;
-        }
+        block_dot<L, R, kShifted>(w, row, step, 0, s, a.xp, isum);
+        for (int r = 0; r < R; ++r) y[r * step] = finish_whole_row<L>(w, isum[r], a);
     } else {
         float acc[R] = {};
         for (int64_t b = 0; b < s.blocks; ++b) {
             int32_t isum[R];
-            block_dot<L, R, kShifted>(w, row, step, b, s, xp + b * s.block_stride, isum);
-            for (int r = 0; r < R; ++r) {
-                acc[r] += L::scale(w, row + r * step, b) * static_cast<float>(isum[r] - L::kOffset * sums[b]);
-            }
+            block_dot<L, R, kShifted>(w, row, step, b, s, a.xp + b * s.block_stride, isum);
+            for (int r = 0; r < R; ++r) add_block<L>(w, row + r * step, b, isum[r], a, acc[r]);
         }
-        for (int r = 0; r < R; ++r) y[r * step] = acc[r] / act_scale;
+        for (int r = 0; r < R; ++r) y[r * step] = acc[r] / a.scale;
     }
 }
 
+// Four rows (row + r * step) by four tokens: each plane decoded once and used four times. The
+// integer sums of a block are reduced per (row, token) and then take the float steps above, so
+// every output has the bits of rows_by_token.
 template <class L>
-void gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
-    const Shape<L> s(w.cols);
-    Scratch scratch(scratch_bytes(s, 1));
-    int8_t* xp = scratch.data();
-    int32_t* sums = reinterpret_cast<int32_t*>(xp + s.blocks * s.block_stride);
-    permute(s, x.q, w.cols, xp, sums);
-    const int64_t row_bytes = L::codes(w, 1, 0) - L::codes(w, 0, 0);  // rows are contiguous in every planar format
-    for_rows_as_four_streams(
-        row_begin, row_end, row_bytes,
-        [&](int64_t first, int64_t step) {
-            gemv_rows<L, 4>(w, first, step, s, xp, sums, x.scale, y + (first - row_begin));
-        },
-        [&](int64_t row) { gemv_rows<L, 1>(w, row, 1, s, xp, sums, x.scale, y + (row - row_begin)); });
-}
-
-// GEMM: R rows x T tokens per tile, each plane decoded once per tile and used T times.
-// Tensor-scale formats keep one exact integer sum per (row, token). Block formats add each
-// block's integer lanes, converted to f32, into float lanes (the activation-sum correction is
-// applied per lane before the conversion, so no cancellation): not the reference's order of
-// float additions, within the documented tolerance.
-template <class L, int R, int T>
-inline void gemm_tile(const WeightView& w, int64_t row, const Shape<L>& s, const int8_t* const* xp,
-                      const int32_t* const* sums, const float* act_scale, float* y, int64_t y_stride) {
+inline void rows_by_four_tokens(const WeightView& w, int64_t row, int64_t step, const Shape<L>& s, const Token* a,
+                                float* y, int64_t y_stride) {
     using namespace simd;
-    const int32_t offset = L::kOffset;
+    constexpr int R = 4, T = 4;
     I acc[R][T];
-    F facc[R][T];
-    for (int r = 0; r < R; ++r)
-        for (int t = 0; t < T; ++t) facc[r][t] = zero_f();
     int32_t whole[R][T] = {};
+    float facc[R][T] = {};
     for (int64_t b = 0; b < s.blocks; ++b) {
         for (int r = 0; r < R; ++r)
             for (int t = 0; t < T; ++t) acc[r][t] = zero_i();
         for (int64_t c = 0; c < s.chunks; ++c) {
             const int64_t off = c * kW;
             B wv[R];
-            for (int r = 0; r < R; ++r) wv[r] = load_codes(L::codes(w, row + r, b) + off, s.code_bytes - off);
+            for (int r = 0; r < R; ++r) wv[r] = load_codes(L::codes(w, row + r * step, b) + off, s.code_bytes - off);
             for_planes<L::kPlanes>([&](auto pl) {
                 constexpr int P = decltype(pl)::value;
                 B p[R];
                 for (int r = 0; r < R; ++r) p[r] = L::template plane<P>(wv[r]);
                 for (int t = 0; t < T; ++t) {
-                    const B a = load_b(xp[t] + b * s.block_stride + (c * L::kPlanes + P) * kW);
-                    for (int r = 0; r < R; ++r) acc[r][t] = dot_i(acc[r][t], p[r], a);
+                    const B av = load_b(a[t].xp + b * s.block_stride + (c * L::kPlanes + P) * kW);
+                    for (int r = 0; r < R; ++r) acc[r][t] = dot_i(acc[r][t], p[r], av);
                 }
             });
         }
-        if constexpr (L::kTensorScale) {
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < T; ++t) whole[r][t] = hsum_i(acc[r][t]);
-        } else {
+        for (int r = 0; r < R; ++r) {
+            int32_t isum[T];
+            hsum4_i(acc[r][0], acc[r][1], acc[r][2], acc[r][3], isum);
             for (int t = 0; t < T; ++t) {
-                // the block's activation sum, as lane 0 of a vector (the others 0)
-                const I correction = set_lane0_i(offset * sums[t][b]);
-                for (int r = 0; r < R; ++r) {
-                    facc[r][t] = fma_f(cvt_f(sub_i(acc[r][t], correction)), splat_f(L::scale(w, row + r, b)), facc[r][t]);
+                if constexpr (L::kTensorScale) {
+                    whole[r][t] = isum[t];
+                } else {
+                    add_block<L>(w, row + r * step, b, isum[t], a[t], facc[r][t]);
                 }
             }
         }
@@ -232,48 +245,38 @@ inline void gemm_tile(const WeightView& w, int64_t row, const Shape<L>& s, const
         for (int t = 0; t < T; ++t) {
             float v;
             if constexpr (L::kTensorScale) {
-                v = static_cast<float>(whole[r][t] - offset * sums[t][0]) / act_scale[t] * L::tensor_scale(w);
+                v = finish_whole_row<L>(w, whole[r][t], a[t]);
             } else {
-                v = hsum_f(facc[r][t]) / act_scale[t];
+                v = facc[r][t] / a[t].scale;
             }
-            y[t * y_stride + r] = v;
+            y[t * y_stride + r * step] = v;
         }
     }
 }
 
+// Every token by the rows [row_begin, row_end), read as four streams (for_rows_as_four_streams):
+// a decode step of a few sequences reads each row from memory once for all of them.
 template <class L>
-void gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
-          int64_t y_stride) {
+void gemm_packed(const WeightView& w, int64_t row_begin, int64_t row_end, const PackedActivationsI8& p, float* y,
+                 int64_t y_stride) {
     const Shape<L> s(w.cols);
-    const std::size_t per_token = scratch_bytes(s, 1);
-    Scratch scratch(per_token * static_cast<std::size_t>(x.rows) + static_cast<std::size_t>(x.rows) * 16);
-    int8_t** xp = reinterpret_cast<int8_t**>(scratch.data() + per_token * static_cast<std::size_t>(x.rows));
-    int32_t** sums = reinterpret_cast<int32_t**>(xp) + x.rows;
-    for (int64_t t = 0; t < x.rows; ++t) {
-        xp[t] = scratch.data() + per_token * static_cast<std::size_t>(t);
-        sums[t] = reinterpret_cast<int32_t*>(xp[t] + s.blocks * s.block_stride);
-        permute(s, x.q + t * x.stride, w.cols, xp[t], sums[t]);
-    }
-    // 4 x 4 tiles, then single rows / single tokens for the remainders (few instantiations).
-    const int64_t rows4 = row_begin + (row_end - row_begin) / 4 * 4;
-    const int64_t tokens4 = x.rows / 4 * 4;
-    auto tile = [&](int64_t r, int64_t t, auto rr, auto tt) {
-        constexpr int RR = decltype(rr)::value, TT = decltype(tt)::value;
-        gemm_tile<L, RR, TT>(w, r, s, xp + t, sums + t, x.scale + t, y + t * y_stride + (r - row_begin), y_stride);
-    };
-    for (int64_t r = row_begin; r < row_end; r += (r < rows4 ? 4 : 1)) {
-        for (int64_t t = 0; t < x.rows; t += (t < tokens4 ? 4 : 1)) {
-            if (r < rows4 && t < tokens4) {
-                tile(r, t, Index<4>{}, Index<4>{});
-            } else if (r < rows4) {
-                tile(r, t, Index<4>{}, Index<1>{});
-            } else if (t < tokens4) {
-                tile(r, t, Index<1>{}, Index<4>{});
-            } else {
-                tile(r, t, Index<1>{}, Index<1>{});
-            }
+    const int64_t tokens = p.x.rows;
+    const int64_t row_bytes = L::codes(w, 1, 0) - L::codes(w, 0, 0);  // rows are contiguous in every planar format
+    const auto four = [&](int64_t first, int64_t step) {
+        float* out = y + (first - row_begin);
+        int64_t t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            const Token a[4] = {token(s, p, t), token(s, p, t + 1), token(s, p, t + 2), token(s, p, t + 3)};
+            rows_by_four_tokens<L>(w, first, step, s, a, out + t * y_stride, y_stride);
         }
-    }
+        for (; t < tokens; ++t) rows_by_token<L, 4>(w, first, step, s, token(s, p, t), out + t * y_stride);
+    };
+    const auto one = [&](int64_t row) {
+        for (int64_t t = 0; t < tokens; ++t) {
+            rows_by_token<L, 1>(w, row, 1, s, token(s, p, t), y + t * y_stride + (row - row_begin));
+        }
+    };
+    for_rows_as_four_streams(row_begin, row_end, row_bytes, four, one);
 }
 
 }  // namespace planar

@@ -15,8 +15,16 @@ constexpr Kernels make_kernels(QuantizeFn quantize, DequantizeFn dequantize, Gem
     return k;
 }
 
-constexpr Kernels with_f32(Kernels k, GemvF32Fn f) {
-    k.gemv_f32 = f;
+constexpr Kernels with_f32(Kernels k, GemvF32Fn gemv, GemmF32Fn gemm) {
+    k.gemv_f32 = gemv;
+    k.gemm_f32 = gemm;
+    return k;
+}
+
+constexpr Kernels with_packed(Kernels k, PackBytesFn bytes, PackI8Fn pack, GemmPackedFn product) {
+    k.pack_bytes = bytes;
+    k.pack = pack;
+    k.gemm_packed = product;
     return k;
 }
 
@@ -27,31 +35,39 @@ constexpr Kernels with_quantize(Kernels k, QuantizeFn q, QuantizeHalfFn f16 = nu
     return k;
 }
 
+// The products of a format that packs its activations, and its f32 products through its
+// dequantizer.
+#define LOWBIT_PACKED_ROW(name)                                                                        \
+    with_f32(with_packed(make_kernels(nullptr, &name##_dequantize, &name##_gemv, &name##_gemm),        \
+                         &name##_pack_bytes, &name##_pack, &name##_gemm_packed),                       \
+             &gemv_f32_via<&name##_dequantize>, &gemm_f32_via<&name##_dequantize>)
+#define LOWBIT_FLOAT_ROW(name) \
+    with_f32(make_kernels(nullptr, &name##_dequantize, &name##_gemv, &name##_gemm), &name##_gemv_f32, &name##_gemm_f32)
+
 constexpr TypeKernels kTypes[] = {
-    {TypeId::F32, with_f32(make_kernels(nullptr, &f32_dequantize, &f32_gemv, &f32_gemm), &f32_gemv_f32)},
-    {TypeId::F16, with_f32(make_kernels(nullptr, &f16_dequantize, &f16_gemv, &f16_gemm), &f16_gemv_f32)},
-    {TypeId::BF16, with_f32(make_kernels(nullptr, &bf16_dequantize, &bf16_gemv, &bf16_gemm), &bf16_gemv_f32)},
-    {TypeId::I2_S, with_f32(make_kernels(nullptr, &i2_s_dequantize, &i2_s_gemv, &i2_s_gemm), &gemv_f32_via<&i2_s_dequantize>)},
-    {TypeId::TQ2_0, with_f32(make_kernels(nullptr, &tq2_0_dequantize, &tq2_0_gemv, &tq2_0_gemm), &gemv_f32_via<&tq2_0_dequantize>)},
-    {TypeId::TQ1_0, with_f32(make_kernels(nullptr, &tq1_0_dequantize, &tq1_0_gemv, &tq1_0_gemm), &gemv_f32_via<&tq1_0_dequantize>)},
-    {TypeId::QK256, with_f32(make_kernels(nullptr, &qk256_dequantize, &qk256_gemv, &qk256_gemm), &gemv_f32_via<&qk256_dequantize>)},
-    {TypeId::I2S32, with_f32(make_kernels(nullptr, &i2s32_dequantize, &i2s32_gemv, &i2s32_gemm), &gemv_f32_via<&i2s32_dequantize>)},
-    {TypeId::TL1, with_f32(make_kernels(nullptr, &tl1_dequantize, &tl1_gemv, &tl1_gemm), &gemv_f32_via<&tl1_dequantize>)},
-    {TypeId::TL2, with_f32(make_kernels(nullptr, &tl2_dequantize, &tl2_gemv, &tl2_gemm), &gemv_f32_via<&tl2_dequantize>)},
-    {TypeId::Q8_0, with_f32(with_quantize(make_kernels(nullptr, &q8_0_dequantize, &q8_0_gemv, &q8_0_gemm), &q8_0_quantize),
-                            &gemv_f32_via<&q8_0_dequantize>)},
-    {TypeId::Q4_0, with_f32(with_quantize(make_kernels(nullptr, &q4_0_dequantize, &q4_0_gemv, &q4_0_gemm), &q4_0_quantize),
-                            &gemv_f32_via<&q4_0_dequantize>)},
-    {TypeId::Q4_1, with_f32(make_kernels(nullptr, &q4_1_dequantize, &q4_1_gemv, &q4_1_gemm), &gemv_f32_via<&q4_1_dequantize>)},
-    {TypeId::Q6_K, with_f32(make_kernels(nullptr, &q6_k_dequantize, &q6_k_gemv, &q6_k_gemm), &gemv_f32_via<&q6_k_dequantize>)},
+    {TypeId::F32, LOWBIT_FLOAT_ROW(f32)},
+    {TypeId::F16, LOWBIT_FLOAT_ROW(f16)},
+    {TypeId::BF16, LOWBIT_FLOAT_ROW(bf16)},
+    {TypeId::I2_S, LOWBIT_PACKED_ROW(i2_s)},
+    {TypeId::TQ2_0, LOWBIT_PACKED_ROW(tq2_0)},
+    {TypeId::TQ1_0, LOWBIT_PACKED_ROW(tq1_0)},
+    {TypeId::QK256, LOWBIT_PACKED_ROW(qk256)},
+    {TypeId::I2S32, LOWBIT_PACKED_ROW(i2s32)},
+    {TypeId::TL1, LOWBIT_PACKED_ROW(tl1)},
+    {TypeId::TL2, LOWBIT_PACKED_ROW(tl2)},
+    {TypeId::Q8_0, with_quantize(LOWBIT_PACKED_ROW(q8_0), &q8_0_quantize)},
+    {TypeId::Q4_0, with_quantize(LOWBIT_PACKED_ROW(q4_0), &q4_0_quantize)},
+    {TypeId::Q4_1, LOWBIT_PACKED_ROW(q4_1)},
+    {TypeId::Q6_K, LOWBIT_PACKED_ROW(q6_k)},
 #define LOWBIT_INT_ROW(name, bits, asym, group) \
-    {int_group_type_id(bits, asym, group),                                                                 \
-     with_f32(with_quantize(make_kernels(nullptr, &name##_dequantize, &name##_gemv, &name##_gemm),                \
-                            &name##_quantize, &name##_quantize_f16, &name##_quantize_bf16),                       \
-              &gemv_f32_via<&name##_dequantize>)},
+    {int_group_type_id(bits, asym, group),       \
+     with_quantize(LOWBIT_PACKED_ROW(name), &name##_quantize, &name##_quantize_f16, &name##_quantize_bf16)},
     LOWBIT_FOR_EACH_INT_TYPE(LOWBIT_INT_ROW)
 #undef LOWBIT_INT_ROW
 };
+
+#undef LOWBIT_PACKED_ROW
+#undef LOWBIT_FLOAT_ROW
 
 }  // namespace
 }  // namespace LOWBIT_LEVEL_NS

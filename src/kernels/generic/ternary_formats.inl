@@ -199,42 +199,21 @@ struct TL1 {
 
 // ---- kernels ----
 
-void i2_s_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    planar::gemv<formats2::I2S>(w, r0, r1, x, y);
-}
-void i2_s_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t ys) {
-    planar::gemm<formats2::I2S>(w, r0, r1, x, y, ys);
-}
-void tq2_0_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    planar::gemv<formats2::TQ2>(w, r0, r1, x, y);
-}
-void tq2_0_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t ys) {
-    planar::gemm<formats2::TQ2>(w, r0, r1, x, y, ys);
-}
-void tq1_0_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    planar::gemv<formats2::TQ1>(w, r0, r1, x, y);
-}
-void tq1_0_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t ys) {
-    planar::gemm<formats2::TQ1>(w, r0, r1, x, y, ys);
-}
-void qk256_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    planar::gemv<formats2::QK256>(w, r0, r1, x, y);
-}
-void qk256_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t ys) {
-    planar::gemm<formats2::QK256>(w, r0, r1, x, y, ys);
-}
-void i2s32_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    planar::gemv<formats2::I2S32>(w, r0, r1, x, y);
-}
-void i2s32_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t ys) {
-    planar::gemm<formats2::I2S32>(w, r0, r1, x, y, ys);
-}
-void tl1_gemv(const WeightView& w, int64_t r0, int64_t r1, const ActivationRowI8& x, float* y) {
-    planar::gemv<formats2::TL1>(w, r0, r1, x, y);
-}
-void tl1_gemm(const WeightView& w, int64_t r0, int64_t r1, const ActivationsI8& x, float* y, int64_t ys) {
-    planar::gemm<formats2::TL1>(w, r0, r1, x, y, ys);
-}
+#define LOWBIT_PLANAR_KERNELS(name, L)                                                                         \
+    std::size_t name##_pack_bytes(int64_t cols, int64_t tokens) { return planar::pack_bytes<L>(cols, tokens); }  \
+    void name##_pack(const ActivationsI8& x, int64_t t0, int64_t t1, uint8_t* out) { planar::pack<L>(x, t0, t1, out); } \
+    void name##_gemm_packed(const WeightView& w, int64_t r0, int64_t r1, const PackedActivationsI8& x, float* y,  \
+                            int64_t s) {                                                                         \
+        planar::gemm_packed<L>(w, r0, r1, x, y, s);                                                             \
+    }                                                                                                            \
+    LOWBIT_PACKED_ENTRY_POINTS(name)
+
+LOWBIT_PLANAR_KERNELS(i2_s, formats2::I2S)
+LOWBIT_PLANAR_KERNELS(tq2_0, formats2::TQ2)
+LOWBIT_PLANAR_KERNELS(tq1_0, formats2::TQ1)
+LOWBIT_PLANAR_KERNELS(qk256, formats2::QK256)
+LOWBIT_PLANAR_KERNELS(i2s32, formats2::I2S32)
+LOWBIT_PLANAR_KERNELS(tl1, formats2::TL1)
 
 // Dequantization: a 2-bit field to its value by a 4-entry float table, kF lanes at a time.
 namespace formats2 {

@@ -135,67 +135,78 @@ inline std::size_t permuted_bytes(int64_t cols) {
 
 }  // namespace tl2
 
-void tl2_gemv(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationRowI8& x, float* y) {
-    const int64_t stride = tl2::row_bytes(w.cols);
-    const float scale = load_f32_scale(w.data + w.rows * stride);
-    Scratch scratch(tl2::permuted_bytes(w.cols));
-    tl2::permute(x.q, w.cols, scratch.data());
-    const int8_t* xp[1] = {scratch.data()};
-    const int32_t act_sum = sum_i8(x.q, 3 * tl2::triples(w.cols));
-    int32_t out[4][4];
-    int64_t r = row_begin;
-    for (; r < row_end; r += 4) {
-        const int64_t n = min64(4, row_end - r);
-        const uint8_t* rows = w.data + r * stride;
-        if (n == 4) tl2::dot_tile<4, 1>(rows, stride, w.cols, xp, &act_sum, out);
-        else for (int64_t i = 0; i < n; ++i) tl2::dot_tile<1, 1>(rows + i * stride, stride, w.cols, xp, &act_sum, out + i);
-        for (int64_t i = 0; i < n; ++i) {
-            const int32_t isum = out[i][0] + tl2::tail_dot(rows + i * stride, w.cols, x.q);
-            y[r - row_begin + i] = static_cast<float>(isum) / x.scale * scale;
-        }
+namespace tl2 {
+
+// Packed token: the permuted activations, then their sum over the triples, rounded to 64 bytes.
+inline int64_t token_bytes(int64_t cols) { return static_cast<int64_t>((permuted_bytes(cols) + 4 + 63) / 64 * 64); }
+
+inline std::size_t pack_bytes(int64_t cols, int64_t tokens) { return static_cast<std::size_t>(token_bytes(cols) * tokens); }
+
+inline void pack(const ActivationsI8& x, int64_t token_begin, int64_t token_end, uint8_t* out) {
+    for (int64_t t = token_begin; t < token_end; ++t) {
+        auto* xp = reinterpret_cast<int8_t*>(out + t * token_bytes(x.cols));
+        const int8_t* q = x.q + t * x.stride;
+        permute(q, x.cols, xp);
+        const int32_t sum = sum_i8(q, 3 * triples(x.cols));
+        __builtin_memcpy(xp + permuted_bytes(x.cols), &sum, 4);
     }
 }
 
-void tl2_gemm(const WeightView& w, int64_t row_begin, int64_t row_end, const ActivationsI8& x, float* y,
-              int64_t y_stride) {
-    const int64_t stride = tl2::row_bytes(w.cols);
+// Rows in fours by tokens in fours (one exact integer sum per row and token; then the tensor
+// scale's float steps, the same for every tile shape).
+inline void gemm_packed(const WeightView& w, int64_t row_begin, int64_t row_end, const PackedActivationsI8& p, float* y,
+                        int64_t y_stride) {
+    const int64_t stride = row_bytes(w.cols);
     const float scale = load_f32_scale(w.data + w.rows * stride);
-    const std::size_t per_token = tl2::permuted_bytes(w.cols);
-    Scratch scratch(per_token * static_cast<std::size_t>(x.rows) + static_cast<std::size_t>(x.rows) * 12);
-    int8_t** xp = reinterpret_cast<int8_t**>(scratch.data() + per_token * static_cast<std::size_t>(x.rows));
-    int32_t* sums = reinterpret_cast<int32_t*>(xp + x.rows);
-    for (int64_t t = 0; t < x.rows; ++t) {
-        xp[t] = scratch.data() + per_token * static_cast<std::size_t>(t);
-        tl2::permute(x.q + t * x.stride, w.cols, xp[t]);
-        sums[t] = sum_i8(x.q + t * x.stride, 3 * tl2::triples(w.cols));
-    }
+    const int64_t tokens = p.x.rows;
+    const int8_t* xp[4];
+    int32_t sums[4];
     int32_t out[4][4];
     for (int64_t r = row_begin; r < row_end; r += 4) {
         const int64_t nr = min64(4, row_end - r);
         const uint8_t* rows = w.data + r * stride;
-        for (int64_t t = 0; t < x.rows; t += 4) {
-            const int64_t nt = min64(4, x.rows - t);
+        for (int64_t t = 0; t < tokens; t += 4) {
+            const int64_t nt = min64(4, tokens - t);
+            for (int64_t j = 0; j < nt; ++j) {
+                xp[j] = reinterpret_cast<const int8_t*>(p.data + (t + j) * token_bytes(w.cols));
+                __builtin_memcpy(&sums[j], xp[j] + permuted_bytes(w.cols), 4);
+            }
             if (nr == 4 && nt == 4) {
-                tl2::dot_tile<4, 4>(rows, stride, w.cols, xp + t, sums + t, out);
+                dot_tile<4, 4>(rows, stride, w.cols, xp, sums, out);
+            } else if (nr == 4) {
+                for (int64_t j = 0; j < nt; ++j) {
+                    int32_t one[4][4];
+                    dot_tile<4, 1>(rows, stride, w.cols, xp + j, sums + j, one);
+                    for (int i = 0; i < 4; ++i) out[i][j] = one[i][0];
+                }
             } else {
                 for (int64_t i = 0; i < nr; ++i) {
-                    int32_t one[4][4];
                     for (int64_t j = 0; j < nt; ++j) {
-                        tl2::dot_tile<1, 1>(rows + i * stride, stride, w.cols, xp + t + j, sums + t + j, one);
+                        int32_t one[4][4];
+                        dot_tile<1, 1>(rows + i * stride, stride, w.cols, xp + j, sums + j, one);
                         out[i][j] = one[0][0];
                     }
                 }
             }
             for (int64_t i = 0; i < nr; ++i) {
                 for (int64_t j = 0; j < nt; ++j) {
-                    const int8_t* q = x.q + (t + j) * x.stride;
-                    const int32_t isum = out[i][j] + tl2::tail_dot(rows + i * stride, w.cols, q);
-                    y[(t + j) * y_stride + (r - row_begin + i)] = static_cast<float>(isum) / x.scale[t + j] * scale;
+                    const int8_t* q = p.x.q + (t + j) * p.x.stride;
+                    const int32_t isum = out[i][j] + tail_dot(rows + i * stride, w.cols, q);
+                    y[(t + j) * y_stride + (r - row_begin + i)] = static_cast<float>(isum) / p.x.scale[t + j] * scale;
                 }
             }
         }
     }
 }
+
+}  // namespace tl2
+
+std::size_t tl2_pack_bytes(int64_t cols, int64_t tokens) { return tl2::pack_bytes(cols, tokens); }
+void tl2_pack(const ActivationsI8& x, int64_t t0, int64_t t1, uint8_t* out) { tl2::pack(x, t0, t1, out); }
+void tl2_gemm_packed(const WeightView& w, int64_t r0, int64_t r1, const PackedActivationsI8& x, float* y, int64_t s) {
+    tl2::gemm_packed(w, r0, r1, x, y, s);
+}
+LOWBIT_PACKED_ENTRY_POINTS(tl2)
 
 void tl2_dequantize(const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
     const int64_t stride = tl2::row_bytes(w.cols);
