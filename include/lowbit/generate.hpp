@@ -1,7 +1,5 @@
-// Generating text: evaluate a prompt, then sample one token at a time until an end of
-// generation token, a stop string, the token budget or the end of the context. Text is
-// streamed as it becomes printable: never a broken UTF-8 character, and never the beginning
-// of what may turn out to be a stop string.
+// Generating text in one session: evaluate a sequence's prompt, then step it one token at a
+// time (sequence.hpp) until it is done. Text is streamed as it becomes printable.
 #pragma once
 
 #include <functional>
@@ -10,20 +8,11 @@
 #include <string_view>
 #include <vector>
 
-#include "lowbit/context.hpp"
-#include "lowbit/sampler.hpp"
+#include "lowbit/sequence.hpp"
+#include "lowbit/session.hpp"
 #include "lowbit/tokenizer.hpp"
 
 namespace lowbit::llm {
-
-struct GenerateOptions {
-    int n_predict = 128;  // at most this many new tokens (< 0: until the context is full)
-    SamplingParams sampling;
-    std::vector<std::string> stop;  // user stop strings (matched on the decoded text)
-};
-
-enum class StopReason { end_of_generation, stop_string, budget, context_full };
-std::string_view stop_reason_name(StopReason reason);
 
 struct GenerateStats {
     int64_t prompt_tokens = 0;
@@ -40,9 +29,12 @@ struct GenerateResult {
     GenerateStats stats;
 };
 
-// Appends `prompt` to the context and generates. `history` (tokens the repetition penalty
-// looks back over) may be null.
-GenerateResult generate(Context& ctx, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
+// Appends the sequence's prompt to the session and generates until the sequence is done
+// (cancel() it from another thread or a signal handler to stop early).
+GenerateResult generate(Session& session, Sequence& sequence, const std::function<void(std::string_view)>& on_text);
+
+// The same with a Sequence made here from `prompt` and `options`.
+GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
                         const GenerateOptions& options, const std::function<void(std::string_view)>& on_text);
 
 }  // namespace lowbit::llm

@@ -1,6 +1,8 @@
-// A BitNet b1.58 / llama-family model loaded from GGUF for inference: hyperparameters, and every
+// A BitNet b1.58 / llama-family model loaded from GGUF for inference: hyperparameters, every
 // tensor as a view into the memory-mapped file (norm vectors are copied to f32; a head
-// re-quantized at load time is owned). See ../shared/spec/bitnet-model.md.
+// re-quantized at load time is owned), its tokenizer, and the kernel set it runs with (bound at
+// load time). Immutable once loaded: any number of threads may run it at once, each with its
+// own KV cache and workspace. See ../shared/spec/bitnet-model.md.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +12,10 @@
 #include <vector>
 
 #include "lowbit/gguf_reader.hpp"
+#include "lowbit/isa.hpp"
+#include "lowbit/kernel_set.hpp"
+#include "lowbit/thread_pool.hpp"
+#include "lowbit/tokenizer.hpp"
 #include "lowbit/weight_type.hpp"
 
 namespace lowbit::llm {
@@ -57,10 +63,18 @@ struct LoadOptions {
     // Re-quantize the output head (an F16/BF16/F32 head, usually the tied embedding) to this
     // type at load time: the largest single lever for token generation.
     std::optional<TypeId> head_type;
+    // The kernels' level (default: default_kernel_set(), i.e. LOWBIT_ISA or the best level).
+    std::optional<Isa> isa;
+    // Threads for the work done while loading (re-quantizing the head): the caller's pool, or
+    // else a pool of `threads` made for the load (0: every CPU this process may use).
+    ThreadPool* pool = nullptr;
+    int threads = 0;
 };
 
 class Model {
 public:
+    // Maps and checks the file, reads its tokenizer when the file has one (`tokenizer.*`; its
+    // vocabulary must match the embedding) and binds the kernel set. Errors name the file.
     static std::unique_ptr<Model> load(const std::filesystem::path& path, const LoadOptions& options = {});
 
     const HyperParameters& hp() const { return hp_; }
@@ -70,6 +84,10 @@ public:
     const std::vector<float>& output_norm() const { return output_norm_; }
     const Linear& head() const { return head_; }
     bool tied_head() const { return tied_; }
+    const KernelSet& kernels() const { return *kernels_; }
+    bool has_tokenizer() const { return tokenizer_ != nullptr; }
+    // Throws (unsupported) when the file has no tokenizer.
+    const Tokenizer& tokenizer() const;
     // Weight bytes read per generated token (every linear and the head).
     std::size_t bytes_per_token() const;
     // The weight types in use, e.g. "I2_S", "F16 (head)".
@@ -78,7 +96,9 @@ public:
 private:
     explicit Model(GgufFile file) : file_(std::move(file)) {}
     void read_hyperparameters();
-    void read_tensors(const LoadOptions& options);
+    void read_tensors();
+    void read_tokenizer();
+    void requantize_head(TypeId type, ThreadPool& pool);
 
     GgufFile file_;
     HyperParameters hp_;
@@ -88,6 +108,8 @@ private:
     Linear head_;
     bool tied_ = false;
     std::vector<uint8_t> owned_head_;  // a re-quantized head
+    const KernelSet* kernels_ = nullptr;
+    std::unique_ptr<Tokenizer> tokenizer_;
 };
 
 std::string_view architecture_name(Architecture arch);

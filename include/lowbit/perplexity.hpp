@@ -1,11 +1,11 @@
 // Perplexity of a token sequence: the sequence is cut into windows of `window` tokens, each
-// evaluated in a fresh context; every token of a window but its first is scored by the
+// evaluated from an empty context; every token of a window but its first is scored by the
 // logits of the positions before it. ppl = exp(mean negative log-likelihood), natural log.
 #pragma once
 
 #include <span>
 
-#include "lowbit/context.hpp"
+#include "lowbit/session.hpp"
 
 namespace lowbit::llm {
 
@@ -16,6 +16,6 @@ struct PerplexityResult {
     int64_t windows = 0;
 };
 
-PerplexityResult perplexity(Context& ctx, std::span<const int32_t> tokens, int64_t window);
+PerplexityResult perplexity(Session& session, std::span<const int32_t> tokens, int64_t window);
 
 }  // namespace lowbit::llm

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <string>
 
-#include "lowbit/context.hpp"
 #include "lowbit/generate.hpp"
+#include "lowbit/session.hpp"
 
 namespace lowbit::llm {
 
@@ -30,9 +30,9 @@ uint64_t peak_rss_bytes();
 std::string build_description();
 
 // The receipt as JSON text (schema "lowbit.receipt/1").
-std::string receipt_json(const Context& ctx, const RunInfo& run);
+std::string receipt_json(const Session& session, const RunInfo& run);
 
 // Writes it atomically (temp file + rename).
-void write_receipt(const std::filesystem::path& path, const Context& ctx, const RunInfo& run);
+void write_receipt(const std::filesystem::path& path, const Session& session, const RunInfo& run);
 
 }  // namespace lowbit::llm

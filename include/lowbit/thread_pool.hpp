@@ -1,6 +1,11 @@
 // A persistent pool of worker threads: created once, reused by every GEMV/GEMM call (no thread
 // creation per call). Workers spin briefly between jobs (a decode step issues hundreds of
 // matrix products per token) and then sleep.
+//
+// Callers: one pool may be shared by several threads (a server's scheduler and a Python
+// thread, say): their jobs run one after the other, each on all the pool's threads, so two
+// callers take turns job by job rather than splitting the threads. A job that calls run() on
+// the pool that is running it is refused with lowbit::Error (busy): it would wait for itself.
 #pragma once
 
 #include <atomic>
@@ -25,7 +30,8 @@ public:
     int size() const { return static_cast<int>(workers_.size()) + 1; }
 
     // Runs job(index, size()) on every thread (the caller is index 0); returns when all are
-    // done. An exception thrown by any part is rethrown here (the first one).
+    // done. An exception thrown by any part is rethrown here (the first one). Safe to call
+    // from several threads at once (the jobs take turns); refused from inside a job of this pool.
     void run(const std::function<void(int, int)>& job);
 
     // Splits [0, n) into size() contiguous parts, rounded to multiples of `grain`, and runs
@@ -56,6 +62,7 @@ private:
     std::atomic<int> sleepers_{0};
     std::exception_ptr error_;
     std::mutex error_mutex_;
+    std::mutex run_mutex_;  // one job at a time
 };
 
 // The number of threads to use by default: the CPUs this process may run on.

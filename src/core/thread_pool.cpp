@@ -20,6 +20,15 @@ inline void cpu_relax() {
 // How long a worker spins for the next job before sleeping.
 constexpr auto kSpin = std::chrono::microseconds(200);
 
+// The pool whose job this thread is running (workers, and a caller inside run()).
+thread_local const ThreadPool* current_pool = nullptr;
+
+struct RunningIn {
+    explicit RunningIn(const ThreadPool* pool) : saved(current_pool) { current_pool = pool; }
+    ~RunningIn() { current_pool = saved; }
+    const ThreadPool* saved;
+};
+
 }  // namespace
 
 int default_thread_count() {
@@ -34,7 +43,7 @@ int default_thread_count() {
 
 ThreadPool::ThreadPool(int threads) {
     if (threads < 1 || threads > 1024) {
-        fail("thread count ", threads, " is out of range (1..1024)");
+        fail_field("threads", "thread count ", threads, " is out of range (1..1024)");
     }
     for (int i = 1; i < threads; ++i) {
         workers_.emplace_back([this, i] { worker_loop(i); });
@@ -61,6 +70,7 @@ void ThreadPool::run_part(int index) {
 }
 
 void ThreadPool::worker_loop(int index) {
+    const RunningIn running(this);
     uint64_t seen = 0;
     for (;;) {
         const auto spin_until = std::chrono::steady_clock::now() + kSpin;
@@ -82,10 +92,15 @@ void ThreadPool::worker_loop(int index) {
 }
 
 void ThreadPool::run(const std::function<void(int, int)>& job) {
+    if (current_pool == this) {
+        fail_as(ErrorCode::busy, "thread pool: a job called run() on the pool that runs it (it would wait for itself)");
+    }
+    const RunningIn running(this);
     if (workers_.empty()) {
         job(0, 1);
         return;
     }
+    const std::lock_guard<std::mutex> one_job(run_mutex_);
     job_ = &job;
     error_ = nullptr;
     pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);

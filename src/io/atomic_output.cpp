@@ -27,7 +27,7 @@ std::string temp_name_for(const std::string& path) {
 
 AtomicOutput::AtomicOutput(const std::filesystem::path& path) : path_(path.string()), buffer_(kBufferBytes) {
     if (path_.empty()) {
-        fail("output file: empty path");
+        fail_as(ErrorCode::io, "output file: empty path");
     }
     // O_EXCL with a fresh name: never clobbers anything. Mode 0666 minus the umask, like any
     // file the user creates.
@@ -35,11 +35,11 @@ AtomicOutput::AtomicOutput(const std::filesystem::path& path) : path_(path.strin
         temp_path_ = temp_name_for(path_);
         fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd_ < 0 && errno != EEXIST) {
-            fail(path_, ": cannot create a temporary file beside it (", temp_path_, "): ", std::strerror(errno));
+            fail_as(ErrorCode::io, path_, ": cannot create a temporary file beside it (", temp_path_, "): ", std::strerror(errno));
         }
     }
     if (fd_ < 0) {
-        fail(path_, ": cannot create a temporary file beside it: names keep colliding");
+        fail_as(ErrorCode::io, path_, ": cannot create a temporary file beside it: names keep colliding");
     }
 }
 
@@ -80,7 +80,7 @@ void AtomicOutput::flush() {
         const ssize_t n = ::write(fd_, buffer_.data() + done, buffered_ - done);
         if (n < 0) {
             if (errno == EINTR) continue;
-            fail(path_, ": write failed: ", std::strerror(errno));
+            fail_as(ErrorCode::io, path_, ": write failed: ", std::strerror(errno));
         }
         done += static_cast<std::size_t>(n);
     }
@@ -89,19 +89,19 @@ void AtomicOutput::flush() {
 
 void AtomicOutput::finish() {
     if (finished_) {
-        fail(path_, ": already finished");
+        fail_as(ErrorCode::io, path_, ": already finished");
     }
     flush();
     if (::fsync(fd_) != 0) {
-        fail(path_, ": fsync failed: ", std::strerror(errno));
+        fail_as(ErrorCode::io, path_, ": fsync failed: ", std::strerror(errno));
     }
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) {
-        fail(path_, ": close failed: ", std::strerror(errno));
+        fail_as(ErrorCode::io, path_, ": close failed: ", std::strerror(errno));
     }
     if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-        fail(path_, ": cannot rename the temporary file into place: ", std::strerror(errno));
+        fail_as(ErrorCode::io, path_, ": cannot rename the temporary file into place: ", std::strerror(errno));
     }
     finished_ = true;
     // Make the rename itself durable; failing here loses nothing, so it is best effort.

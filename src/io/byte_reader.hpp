@@ -51,7 +51,7 @@ public:
     std::string_view string(const Field& field) {
         const uint64_t n = read<uint64_t>(field);
         if (n > remaining()) {
-            fail(source_, ": ", field(), ": string length ", n, " exceeds the ", remaining(),
+            fail_as(ErrorCode::bad_file, source_, ": ", field(), ": string length ", n, " exceeds the ", remaining(),
                  " bytes left in the file");
         }
         const auto s = take(n, field);
@@ -61,7 +61,7 @@ public:
     template <typename Field>
     void need(uint64_t n, const Field& field) const {
         if (n > remaining()) {
-            fail(source_, ": ", field(), ": truncated: needs ", n, " bytes at offset ", pos_, " but the file ends at ",
+            fail_as(ErrorCode::bad_file, source_, ": ", field(), ": truncated: needs ", n, " bytes at offset ", pos_, " but the file ends at ",
                  bytes_.size());
         }
     }

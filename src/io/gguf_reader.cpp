@@ -80,25 +80,25 @@ public:
         if (std::string_view(reinterpret_cast<const char*>(magic.data()), 4) != "GGUF") {
             std::ostringstream hex;
             for (uint8_t b : magic) hex << (hex.tellp() > 0 ? " " : "") << std::hex << static_cast<int>(b);
-            fail(source(), ": magic: not a GGUF file (first bytes ", hex.str(), ", expected 47 47 55 46 \"GGUF\")");
+            fail_as(ErrorCode::bad_file, source(), ": magic: not a GGUF file (first bytes ", hex.str(), ", expected 47 47 55 46 \"GGUF\")");
         }
         version = in_.read<uint32_t>([] { return std::string("version"); });
         if (version != 2 && version != 3) {
             const uint32_t swapped = __builtin_bswap32(version);
             if (swapped == 2 || swapped == 3) {
-                fail(source(), ": version: big-endian GGUF files are not supported");
+                fail_as(ErrorCode::bad_file, source(), ": version: big-endian GGUF files are not supported");
             }
             if (version == 1) {
-                fail(source(),
+                fail_as(ErrorCode::bad_file, source(),
                      ": version: GGUF version 1 is not supported (it stores counts in 32 bits; "
                      "lowbit reads versions 2 and 3)");
             }
-            fail(source(), ": version: GGUF version ", version, " is not supported (lowbit reads versions 2 and 3)");
+            fail_as(ErrorCode::bad_file, source(), ": version: GGUF version ", version, " is not supported (lowbit reads versions 2 and 3)");
         }
         tensor_count = in_.read<uint64_t>([] { return std::string("tensor_count"); });
         kv_count = in_.read<uint64_t>([] { return std::string("metadata_kv_count"); });
         if (kv_count > in_.remaining() / kMinKvBytes) {
-            fail(source(), ": metadata_kv_count: ", kv_count, " key-value pairs cannot fit in the ", in_.remaining(),
+            fail_as(ErrorCode::bad_file, source(), ": metadata_kv_count: ", kv_count, " key-value pairs cannot fit in the ", in_.remaining(),
                  " bytes left in the file");
         }
     }
@@ -109,12 +109,12 @@ public:
             const std::string_view key = in_.string(key_field);
             check_name(key, key_field, "key");
             if (out.contains(key)) {
-                fail(source(), ": metadata '", key, "': duplicate key");
+                fail_as(ErrorCode::bad_file, source(), ": metadata '", key, "': duplicate key");
             }
             const Where where{nullptr, key, 0};
             const uint32_t type = in_.read<uint32_t>([&] { return where.str() + ": value type"; });
             if (type >= kMetaTypeCount) {
-                fail(source(), ": ", where.str(), ": unknown value type ", type);
+                fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": unknown value type ", type);
             }
             out.set(std::string(key), value(static_cast<MetaType>(type), where, 0));
         }
@@ -126,11 +126,11 @@ public:
             return kGgufDefaultAlignment;
         }
         if (v->type() != MetaType::u32) {
-            fail(source(), ": metadata 'general.alignment': expected uint32, found ", meta_type_name(v->type()));
+            fail_as(ErrorCode::bad_file, source(), ": metadata 'general.alignment': expected uint32, found ", meta_type_name(v->type()));
         }
         const uint32_t a = std::get<uint32_t>(v->storage());
         if (a == 0 || (a & (a - 1)) != 0) {
-            fail(source(), ": metadata 'general.alignment': ", a, " is not a power of two");
+            fail_as(ErrorCode::bad_file, source(), ": metadata 'general.alignment': ", a, " is not a power of two");
         }
         return a;
     }
@@ -138,7 +138,7 @@ public:
     void tensor_infos(uint64_t count, const Metadata& meta, std::vector<GgufTensor>& out,
                       std::map<std::string, std::size_t, std::less<>>& by_name) {
         if (count > in_.remaining() / kMinTensorInfoBytes) {
-            fail(source(), ": tensor_count: ", count, " tensor infos cannot fit in the ", in_.remaining(),
+            fail_as(ErrorCode::bad_file, source(), ": tensor_count: ", count, " tensor infos cannot fit in the ", in_.remaining(),
                  " bytes left in the file");
         }
         const std::string arch = architecture_of(meta);
@@ -150,24 +150,24 @@ public:
             check_name(name, name_field, "name");
             t.name = std::string(name);
             if (by_name.count(t.name) != 0) {
-                fail(source(), ": tensor '", t.name, "': duplicate tensor name");
+                fail_as(ErrorCode::bad_file, source(), ": tensor '", t.name, "': duplicate tensor name");
             }
             const auto field = [&t](const char* what) {
                 return [&t, what] { return "tensor '" + t.name + "': " + what; };
             };
             const uint32_t n_dims = in_.read<uint32_t>(field("n_dims"));
             if (n_dims > kMaxDims) {
-                fail(source(), ": tensor '", t.name, "': n_dims ", n_dims, " exceeds ", kMaxDims);
+                fail_as(ErrorCode::bad_file, source(), ": tensor '", t.name, "': n_dims ", n_dims, " exceeds ", kMaxDims);
             }
             // Bounding the product of the non-zero dimensions bounds rows, cols and elements.
             uint64_t bound = 1;
             for (uint32_t d = 0; d < n_dims; ++d) {
                 const uint64_t ne = in_.read<uint64_t>(field("dimensions"));
                 if (ne > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-                    fail(source(), ": tensor '", t.name, "': dimension ", d, " is ", ne, " (more than 2^63 - 1)");
+                    fail_as(ErrorCode::bad_file, source(), ": tensor '", t.name, "': dimension ", d, " is ", ne, " (more than 2^63 - 1)");
                 }
                 if (io::mul_overflows(bound, std::max<uint64_t>(ne, 1), bound) || bound > kMaxElements) {
-                    fail(source(), ": tensor '", t.name, "': shape ", shape_text(t.ne, ne),
+                    fail_as(ErrorCode::bad_file, source(), ": tensor '", t.name, "': shape ", shape_text(t.ne, ne),
                          " has more than 2^56 elements");
                 }
                 t.ne.push_back(static_cast<int64_t>(ne));
@@ -176,7 +176,7 @@ public:
             t.type = find_gguf_tensor_type(t.type_id, arch);
             if (t.type == nullptr) {
                 const std::string_view note = gguf_type_id_note(t.type_id, arch);
-                fail(source(), ": tensor '", t.name, "': unknown type id ", t.type_id, note.empty() ? "" : " (", note,
+                fail_as(ErrorCode::bad_file, source(), ": tensor '", t.name, "': unknown type id ", t.type_id, note.empty() ? "" : " (", note,
                      note.empty() ? "" : ")");
             }
             t.offset = in_.read<uint64_t>(field("offset"));
@@ -196,20 +196,20 @@ private:
     template <typename Field>
     void check_name(std::string_view s, const Field& field, const char* what) const {
         if (s.empty()) {
-            fail(source(), ": ", field(), ": empty ", what);
+            fail_as(ErrorCode::bad_file, source(), ": ", field(), ": empty ", what);
         }
         if (s.size() > kMaxKeyBytes) {
-            fail(source(), ": ", field(), ": ", what, " of ", s.size(), " bytes (at most ", kMaxKeyBytes, ")");
+            fail_as(ErrorCode::bad_file, source(), ": ", field(), ": ", what, " of ", s.size(), " bytes (at most ", kMaxKeyBytes, ")");
         }
         if (const auto bad = io::find_invalid_utf8(s)) {
-            fail(source(), ": ", field(), ": ", what, " is not valid UTF-8 (byte ", *bad, ")");
+            fail_as(ErrorCode::bad_file, source(), ": ", field(), ": ", what, " is not valid UTF-8 (byte ", *bad, ")");
         }
     }
 
     MetaValue value(MetaType type, const Where& where, int depth) {
         const auto field = [&where] { return where.str(); };
         if (++values_ > kMaxMetadataValues) {
-            fail(source(), ": ", where.str(), ": more than 2^24 metadata values in the file");
+            fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": more than 2^24 metadata values in the file");
         }
         switch (type) {
             case MetaType::u8:
@@ -235,40 +235,40 @@ private:
             case MetaType::boolean: {
                 const uint8_t b = in_.read<uint8_t>(field);
                 if (b > 1) {
-                    fail(source(), ": ", where.str(), ": bool value ", static_cast<int>(b), " is not 0 or 1");
+                    fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": bool value ", static_cast<int>(b), " is not 0 or 1");
                 }
                 return b == 1;
             }
             case MetaType::string: {
                 const std::string_view s = in_.string(field);
                 if (const auto bad = io::find_invalid_utf8(s)) {
-                    fail(source(), ": ", where.str(), ": string is not valid UTF-8 (byte ", *bad, ")");
+                    fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": string is not valid UTF-8 (byte ", *bad, ")");
                 }
                 return std::string(s);
             }
             case MetaType::array:
                 return array(where, depth);
         }
-        fail(source(), ": ", where.str(), ": unknown value type ", static_cast<uint32_t>(type));
+        fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": unknown value type ", static_cast<uint32_t>(type));
     }
 
     MetaValue array(const Where& where, int depth) {
         if (depth + 1 > kMaxArrayDepth) {
-            fail(source(), ": ", where.str(), ": arrays nested deeper than ", kMaxArrayDepth);
+            fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": arrays nested deeper than ", kMaxArrayDepth);
         }
         const uint32_t type = in_.read<uint32_t>([&] { return where.str() + ": array element type"; });
         if (type >= kMetaTypeCount) {
-            fail(source(), ": ", where.str(), ": unknown array element type ", type);
+            fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": unknown array element type ", type);
         }
         MetaArray a;
         a.type = static_cast<MetaType>(type);
         const uint64_t count = in_.read<uint64_t>([&] { return where.str() + ": array length"; });
         if (count > in_.remaining() / min_value_bytes(a.type)) {
-            fail(source(), ": ", where.str(), ": array of ", count, " ", meta_type_name(a.type),
+            fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": array of ", count, " ", meta_type_name(a.type),
                  " values cannot fit in the ", in_.remaining(), " bytes left in the file");
         }
         if (count > kMaxMetadataValues - values_) {
-            fail(source(), ": ", where.str(), ": array of ", count,
+            fail_as(ErrorCode::bad_file, source(), ": ", where.str(), ": array of ", count,
                  " values: more than 2^24 metadata values in the file");
         }
         a.items.reserve(count);
@@ -318,7 +318,7 @@ GgufFile GgufFile::parse(std::shared_ptr<const MappedFile> file) {
     g.alignment_ = p.alignment(g.metadata_);
     p.tensor_infos(tensor_count, g.metadata_, g.tensors_, g.by_name_);
     if (!io::align_up(p.position(), g.alignment_, g.data_offset_)) {
-        fail(src, ": data section: offset overflows");
+        fail_as(ErrorCode::bad_file, src, ": data section: offset overflows");
     }
 
     const uint64_t file_size = g.file_->size();
@@ -326,31 +326,31 @@ GgufFile GgufFile::parse(std::shared_ptr<const MappedFile> file) {
         if (t.type_id >= 1024) {
             const MetaValue* v = g.metadata_.find(kLowbitFormatVersionKey);
             if (v == nullptr) {
-                fail(src, ": tensor '", t.name, "': lowbit type ", t.type->name, " (id ", t.type_id,
+                fail_as(ErrorCode::bad_file, src, ": tensor '", t.name, "': lowbit type ", t.type->name, " (id ", t.type_id,
                      ") needs metadata '", kLowbitFormatVersionKey, "', which the file lacks");
             }
             const uint64_t version = g.metadata_.get_uint(kLowbitFormatVersionKey);
             if (version == 0 || version > kLowbitFormatVersion) {
-                fail(src, ": metadata '", kLowbitFormatVersionKey, "': version ", version,
+                fail_as(ErrorCode::bad_file, src, ": metadata '", kLowbitFormatVersionKey, "': version ", version,
                      " is not one this build reads (1 to ", kLowbitFormatVersion, ")");
             }
         }
         try {
             t.bytes = t.type->tensor_bytes(t.rows, t.cols);
         } catch (const Error& e) {
-            fail(src, ": tensor '", t.name, "': ", e.what());
+            fail_as(ErrorCode::bad_file, src, ": tensor '", t.name, "': ", e.what());
         }
         if (t.offset % g.alignment_ != 0) {
-            fail(src, ": tensor '", t.name, "': offset ", t.offset, " is not a multiple of the alignment ",
+            fail_as(ErrorCode::bad_file, src, ": tensor '", t.name, "': offset ", t.offset, " is not a multiple of the alignment ",
                  g.alignment_);
         }
         uint64_t end = 0;
         if (io::add_overflows(g.data_offset_, t.offset, t.file_offset) ||
             io::add_overflows(t.file_offset, t.bytes, end)) {
-            fail(src, ": tensor '", t.name, "': offset ", t.offset, " + ", t.bytes, " bytes overflows");
+            fail_as(ErrorCode::bad_file, src, ": tensor '", t.name, "': offset ", t.offset, " + ", t.bytes, " bytes overflows");
         }
         if (end > file_size) {
-            fail(src, ": tensor '", t.name, "': data ", range_text(t.file_offset, end),
+            fail_as(ErrorCode::bad_file, src, ": tensor '", t.name, "': data ", range_text(t.file_offset, end),
                  " extends past the end of the file (", file_size, " bytes)");
         }
     }
@@ -365,7 +365,7 @@ GgufFile GgufFile::parse(std::shared_ptr<const MappedFile> file) {
         const GgufTensor& a = *order[i - 1];
         const GgufTensor& b = *order[i];
         if (b.file_offset < a.file_offset + a.bytes) {
-            fail(src, ": tensor '", b.name, "': data ", range_text(b.file_offset, b.file_offset + b.bytes),
+            fail_as(ErrorCode::bad_file, src, ": tensor '", b.name, "': data ", range_text(b.file_offset, b.file_offset + b.bytes),
                  " overlaps tensor '", a.name, "' ", range_text(a.file_offset, a.file_offset + a.bytes));
         }
     }
@@ -387,7 +387,7 @@ const GgufTensor& GgufFile::tensor(std::string_view name) const {
     if (const GgufTensor* t = find_tensor(name)) {
         return *t;
     }
-    fail(source(), ": tensor '", name, "' not found");
+    fail_as(ErrorCode::bad_file, source(), ": tensor '", name, "' not found");
 }
 
 std::span<const uint8_t> GgufFile::tensor_data(const GgufTensor& t) const {
@@ -396,7 +396,7 @@ std::span<const uint8_t> GgufFile::tensor_data(const GgufTensor& t) const {
 
 TensorWeight GgufFile::weight(const GgufTensor& t) const {
     if (!t.type->computable()) {
-        fail(source(), ": tensor '", t.name, "': type ", t.type->name, " (id ", t.type_id,
+        fail_as(ErrorCode::unsupported, source(), ": tensor '", t.name, "': type ", t.type->name, " (id ", t.type_id,
              ") is listed but lowbit cannot compute with it");
     }
     return {t.type->weight_type, WeightView{tensor_data(t).data(), t.rows, t.cols}};

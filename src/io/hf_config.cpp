@@ -28,14 +28,14 @@ public:
         const json* v = find(key);
         if (v == nullptr) {
             if (fallback) return *fallback;
-            fail(source_, ": '", key, "' is missing");
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "' is missing");
         }
         if (!v->is_number_integer()) {
-            fail(source_, ": '", key, "': expected an integer, found ", io::json_kind(*v));
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "': expected an integer, found ", io::json_kind(*v));
         }
         if (!v->is_number_unsigned() || v->get<uint64_t>() < 1 ||
             v->get<uint64_t>() > static_cast<uint64_t>(kMaxDimension)) {
-            fail(source_, ": '", key, "': ", v->dump(), " is not between 1 and ", kMaxDimension);
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "': ", v->dump(), " is not between 1 and ", kMaxDimension);
         }
         return v->get<int64_t>();
     }
@@ -44,11 +44,11 @@ public:
         const json* v = find(key);
         if (v == nullptr) return fallback;
         if (!v->is_number()) {
-            fail(source_, ": '", key, "': expected a number, found ", io::json_kind(*v));
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "': expected a number, found ", io::json_kind(*v));
         }
         const double x = v->get<double>();
         if (!std::isfinite(x) || x <= 0) {
-            fail(source_, ": '", key, "': ", v->dump(), " is not a positive number");
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "': ", v->dump(), " is not a positive number");
         }
         return x;
     }
@@ -57,7 +57,7 @@ public:
         const json* v = find(key);
         if (v == nullptr) return fallback;
         if (!v->is_boolean()) {
-            fail(source_, ": '", key, "': expected true or false, found ", io::json_kind(*v));
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "': expected true or false, found ", io::json_kind(*v));
         }
         return v->get<bool>();
     }
@@ -66,7 +66,7 @@ public:
         const json* v = find(key);
         if (v == nullptr) return fallback;
         if (!v->is_string()) {
-            fail(source_, ": '", key, "': expected a string, found ", io::json_kind(*v));
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "': expected a string, found ", io::json_kind(*v));
         }
         return v->get<std::string>();
     }
@@ -76,10 +76,10 @@ public:
         const json* v = find(key);
         if (v == nullptr) return out;
         if (!v->is_array()) {
-            fail(source_, ": '", key, "': expected a list of strings, found ", io::json_kind(*v));
+            fail_as(ErrorCode::bad_file, source_, ": '", key, "': expected a list of strings, found ", io::json_kind(*v));
         }
         for (const json& s : *v) {
-            if (!s.is_string()) fail(source_, ": '", key, "': expected a list of strings, holds a ", io::json_kind(s));
+            if (!s.is_string()) fail_as(ErrorCode::bad_file, source_, ": '", key, "': expected a list of strings, holds a ", io::json_kind(s));
             out.push_back(s.get<std::string>());
         }
         return out;
@@ -92,7 +92,7 @@ public:
         if (v == nullptr) return out;
         const auto one = [&](const json& id) {
             if (!id.is_number_unsigned() || id.get<uint64_t>() > static_cast<uint64_t>(kMaxDimension)) {
-                fail(source_, ": '", key, "': expected token ids (integers from 0 to ", kMaxDimension, "), found ",
+                fail_as(ErrorCode::bad_file, source_, ": '", key, "': expected token ids (integers from 0 to ", kMaxDimension, "), found ",
                      id.dump());
             }
             out.push_back(id.get<int64_t>());
@@ -113,7 +113,7 @@ private:
 json parse_object(std::string_view text, const std::string& source) {
     json j = io::parse_json_strict(text, source, "config");
     if (!j.is_object()) {
-        fail(source, ": config: expected a JSON object, found ", io::json_kind(j));
+        fail_as(ErrorCode::bad_file, source, ": config: expected a JSON object, found ", io::json_kind(j));
     }
     return j;
 }
@@ -129,10 +129,10 @@ HfConfig parse_hf_config(std::string_view json_text, const std::string& source) 
     c.source = source;
     c.model_type = r.text("model_type", "");
     if (c.model_type.empty()) {
-        fail(source, ": 'model_type' is missing");
+        fail_as(ErrorCode::bad_file, source, ": 'model_type' is missing");
     }
     if (!hf_model_type_supported(c.model_type)) {
-        fail(source, ": 'model_type': '", c.model_type, "' is not a family lowbit runs (llama, bitnet)");
+        fail_as(ErrorCode::bad_file, source, ": 'model_type': '", c.model_type, "' is not a family lowbit runs (llama, bitnet)");
     }
     const bool bitnet = c.model_type == "bitnet";
     c.architectures = r.texts("architectures");
@@ -143,11 +143,11 @@ HfConfig parse_hf_config(std::string_view json_text, const std::string& source) 
     c.vocab_size = r.count("vocab_size");
     c.num_key_value_heads = r.count("num_key_value_heads", c.num_attention_heads);
     if (c.num_attention_heads % c.num_key_value_heads != 0) {
-        fail(source, ": 'num_key_value_heads': ", c.num_key_value_heads, " does not divide num_attention_heads ",
+        fail_as(ErrorCode::bad_file, source, ": 'num_key_value_heads': ", c.num_key_value_heads, " does not divide num_attention_heads ",
              c.num_attention_heads);
     }
     if (r.find("head_dim") == nullptr && c.hidden_size % c.num_attention_heads != 0) {
-        fail(source, ": 'num_attention_heads': ", c.num_attention_heads, " does not divide hidden_size ", c.hidden_size,
+        fail_as(ErrorCode::bad_file, source, ": 'num_attention_heads': ", c.num_attention_heads, " does not divide hidden_size ", c.hidden_size,
              " (and there is no 'head_dim')");
     }
     c.head_dim = r.count("head_dim", c.hidden_size / c.num_attention_heads);
@@ -159,7 +159,7 @@ HfConfig parse_hf_config(std::string_view json_text, const std::string& source) 
     c.torch_dtype = r.text("torch_dtype", "");
     const std::vector<int64_t> bos = r.token_ids("bos_token_id");
     if (bos.size() > 1) {
-        fail(source, ": 'bos_token_id': expected one token id, found ", bos.size());
+        fail_as(ErrorCode::bad_file, source, ": 'bos_token_id': expected one token id, found ", bos.size());
     }
     if (!bos.empty()) c.bos_token_id = bos.front();
     c.eos_token_ids = r.token_ids("eos_token_id");

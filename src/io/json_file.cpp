@@ -9,7 +9,7 @@ namespace lowbit::io {
 std::string read_json_file(const std::filesystem::path& path) {
     const auto file = MappedFile::open(path);
     if (file->size() > kMaxJsonFileBytes) {
-        fail(file->name(), ": ", file->size(), " bytes; JSON side files over ", kMaxJsonFileBytes,
+        fail_as(ErrorCode::bad_file, file->name(), ": ", file->size(), " bytes; JSON side files over ", kMaxJsonFileBytes,
              " bytes are refused");
     }
     const auto bytes = file->bytes();

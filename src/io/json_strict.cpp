@@ -14,16 +14,16 @@ nlohmann::json parse_json_strict(std::string_view text, const std::string& sourc
     const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
         switch (event) {
             case json::parse_event_t::object_start:
-                if (depth >= kMaxJsonDepth) fail(source, ": ", what, ": nested deeper than ", kMaxJsonDepth);
+                if (depth >= kMaxJsonDepth) fail_as(ErrorCode::bad_file, source, ": ", what, ": nested deeper than ", kMaxJsonDepth);
                 open_objects.emplace_back();
                 break;
             case json::parse_event_t::array_start:
-                if (depth >= kMaxJsonDepth) fail(source, ": ", what, ": nested deeper than ", kMaxJsonDepth);
+                if (depth >= kMaxJsonDepth) fail_as(ErrorCode::bad_file, source, ": ", what, ": nested deeper than ", kMaxJsonDepth);
                 break;
             case json::parse_event_t::key: {
                 const auto& key = parsed.get_ref<const std::string&>();
                 if (!open_objects.back().insert(key).second) {
-                    fail(source, ": ", what, ": duplicate key '", key, "'");
+                    fail_as(ErrorCode::bad_file, source, ": ", what, ": duplicate key '", key, "'");
                 }
                 break;
             }
@@ -42,13 +42,13 @@ nlohmann::json parse_json_strict(std::string_view text, const std::string& sourc
         std::string detail = e.what();
         const auto colon = detail.find(": ");
         if (colon != std::string::npos) detail = detail.substr(colon + 2);
-        fail(source, ": ", what, ": invalid JSON at byte ", e.byte, ": ", detail);
+        fail_as(ErrorCode::bad_file, source, ": ", what, ": invalid JSON at byte ", e.byte, ": ", detail);
     } catch (const json::exception& e) {
         // Not only parse_error: a number too large for a double (1e400) is out_of_range.
         std::string detail = e.what();
         const auto bracket = detail.find("] ");
         if (bracket != std::string::npos) detail = detail.substr(bracket + 2);
-        fail(source, ": ", what, ": invalid JSON: ", detail);
+        fail_as(ErrorCode::bad_file, source, ": ", what, ": invalid JSON: ", detail);
     }
 }
 

@@ -35,17 +35,17 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     const std::string name = path.string();
     const Descriptor fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
-        fail(name, ": cannot open: ", std::strerror(errno));
+        fail_as(ErrorCode::io, name, ": cannot open: ", std::strerror(errno));
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) {
-        fail(name, ": cannot stat: ", std::strerror(errno));
+        fail_as(ErrorCode::io, name, ": cannot stat: ", std::strerror(errno));
     }
     if (S_ISDIR(st.st_mode)) {
-        fail(name, ": is a directory, not a file");
+        fail_as(ErrorCode::io, name, ": is a directory, not a file");
     }
     if (!S_ISREG(st.st_mode)) {
-        fail(name, ": not a regular file");
+        fail_as(ErrorCode::io, name, ": not a regular file");
     }
     std::shared_ptr<MappedFile> file(new MappedFile());
     file->name_ = name;
@@ -55,7 +55,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     }
     void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
     if (p == MAP_FAILED) {
-        fail(name, ": cannot map ", file->size_, " bytes: ", std::strerror(errno));
+        fail_as(ErrorCode::io, name, ": cannot map ", file->size_, " bytes: ", std::strerror(errno));
     }
     file->mapping_ = p;
     file->data_ = static_cast<const uint8_t*>(p);

@@ -114,7 +114,7 @@ const MetaValue& Metadata::at(std::string_view key) const {
     if (const MetaValue* v = find(key)) {
         return *v;
     }
-    fail(source_, ": metadata key '", key, "' is missing");
+    fail_as(ErrorCode::bad_file, source_, ": metadata key '", key, "' is missing");
 }
 
 void Metadata::type_error(std::string_view key, std::string_view expected, const MetaValue& found) const {
@@ -123,7 +123,7 @@ void Metadata::type_error(std::string_view key, std::string_view expected, const
         // The right kind, but the value does not fit the request.
         actual += found.to_int() && *found.to_int() < 0 ? " (negative)" : " (too large)";
     }
-    fail(source_, ": metadata '", key, "': expected ", expected, ", found ", actual);
+    fail_as(ErrorCode::bad_file, source_, ": metadata '", key, "': expected ", expected, ", found ", actual);
 }
 
 uint64_t Metadata::get_uint(std::string_view key) const {

@@ -22,15 +22,15 @@ fs::path single_safetensors_in(const fs::path& dir) {
         if (it->path().extension() == ".safetensors") found.push_back(it->path());
     }
     if (ec) {
-        fail(dir.string(), ": cannot list the folder: ", ec.message());
+        fail_as(ErrorCode::io, dir.string(), ": cannot list the folder: ", ec.message());
     }
     if (found.size() == 1) {
         return found.front();
     }
     if (found.empty()) {
-        fail(dir.string(), ": no ", kSafeTensorsIndexName, " and no .safetensors file in this folder");
+        fail_as(ErrorCode::bad_file, dir.string(), ": no ", kSafeTensorsIndexName, " and no .safetensors file in this folder");
     }
-    fail(dir.string(), ": ", found.size(), " .safetensors files but no ", kSafeTensorsIndexName,
+    fail_as(ErrorCode::bad_file, dir.string(), ": ", found.size(), " .safetensors files but no ", kSafeTensorsIndexName,
          " saying how they form one model");
 }
 
@@ -45,13 +45,13 @@ SafeTensorsIndex parse_safetensors_index(std::string_view json_text, const std::
     using nlohmann::json;
     const json j = io::parse_json_strict(json_text, source, "index");
     if (!j.is_object()) {
-        fail(source, ": index: expected a JSON object, found ", io::json_kind(j));
+        fail_as(ErrorCode::bad_file, source, ": index: expected a JSON object, found ", io::json_kind(j));
     }
     SafeTensorsIndex index;
     index.source = source;
     if (const auto meta = j.find("metadata"); meta != j.end() && !meta->is_null()) {
         if (!meta->is_object()) {
-            fail(source, ": metadata: expected an object, found ", io::json_kind(*meta));
+            fail_as(ErrorCode::bad_file, source, ": metadata: expected an object, found ", io::json_kind(*meta));
         }
         for (const auto& [key, v] : meta->items()) {
             index.metadata.emplace(key, v.is_string() ? v.get<std::string>() : v.dump());
@@ -59,25 +59,25 @@ SafeTensorsIndex parse_safetensors_index(std::string_view json_text, const std::
     }
     const auto map = j.find("weight_map");
     if (map == j.end()) {
-        fail(source, ": weight_map: missing");
+        fail_as(ErrorCode::bad_file, source, ": weight_map: missing");
     }
     if (!map->is_object()) {
-        fail(source, ": weight_map: expected an object, found ", io::json_kind(*map));
+        fail_as(ErrorCode::bad_file, source, ": weight_map: expected an object, found ", io::json_kind(*map));
     }
     if (map->empty()) {
-        fail(source, ": weight_map: lists no tensors");
+        fail_as(ErrorCode::bad_file, source, ": weight_map: lists no tensors");
     }
     for (const auto& [tensor, shard] : map->items()) {
         if (tensor.empty()) {
-            fail(source, ": weight_map: empty tensor name");
+            fail_as(ErrorCode::bad_file, source, ": weight_map: empty tensor name");
         }
         if (!shard.is_string()) {
-            fail(source, ": weight_map: tensor '", tensor, "': expected a shard file name, found ",
+            fail_as(ErrorCode::bad_file, source, ": weight_map: tensor '", tensor, "': expected a shard file name, found ",
                  io::json_kind(shard));
         }
         const auto& name = shard.get_ref<const std::string&>();
         if (!is_plain_file_name(name)) {
-            fail(source, ": weight_map: tensor '", tensor, "': shard '", name,
+            fail_as(ErrorCode::bad_file, source, ": weight_map: tensor '", tensor, "': shard '", name,
                  "' is not a plain file name inside the index's folder");
         }
         index.weight_map.emplace(tensor, name);
@@ -99,10 +99,10 @@ void write_safetensors_index(const std::filesystem::path& path,
     j["weight_map"] = nlohmann::ordered_json::object();
     for (const auto& [tensor, shard] : weight_map) {
         if (tensor.empty()) {
-            fail(path.string(), ": weight_map: empty tensor name");
+            fail_as(ErrorCode::bad_file, path.string(), ": weight_map: empty tensor name");
         }
         if (!is_plain_file_name(shard)) {
-            fail(path.string(), ": weight_map: tensor '", tensor, "': shard '", shard, "' is not a plain file name");
+            fail_as(ErrorCode::bad_file, path.string(), ": weight_map: tensor '", tensor, "': shard '", shard, "' is not a plain file name");
         }
         j["weight_map"][tensor] = shard;
     }
@@ -110,7 +110,7 @@ void write_safetensors_index(const std::filesystem::path& path,
     try {
         text = j.dump(2) + "\n";
     } catch (const nlohmann::json::type_error&) {
-        fail(path.string(), ": weight_map: a name is not valid UTF-8");
+        fail_as(ErrorCode::bad_file, path.string(), ": weight_map: a name is not valid UTF-8");
     }
     io::AtomicOutput out(path);
     out.write({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
@@ -147,17 +147,17 @@ SafeTensorsModel SafeTensorsModel::open(const std::filesystem::path& path) {
         for (const SafeTensor& t : f.tensors()) {
             const auto it = index.weight_map.find(t.name);
             if (it == index.weight_map.end()) {
-                fail(f.source(), ": tensor '", t.name, "' is not listed in ", index.source);
+                fail_as(ErrorCode::bad_file, f.source(), ": tensor '", t.name, "' is not listed in ", index.source);
             }
             if (it->second != shard) {
-                fail(f.source(), ": tensor '", t.name, "' is listed for shard '", it->second, "' in ", index.source);
+                fail_as(ErrorCode::bad_file, f.source(), ": tensor '", t.name, "' is listed for shard '", it->second, "' in ", index.source);
             }
         }
         m.add_file(f);
     }
     for (const auto& [tensor, shard] : index.weight_map) {
         if (m.by_name_.count(tensor) == 0) {
-            fail(index.source, ": weight_map: tensor '", tensor, "' is not in shard '", shard, "'");
+            fail_as(ErrorCode::bad_file, index.source, ": weight_map: tensor '", tensor, "' is not in shard '", shard, "'");
         }
     }
     return m;
@@ -177,7 +177,7 @@ const SafeTensorsModel::Entry* SafeTensorsModel::find_tensor(std::string_view na
 
 const SafeTensorsModel::Entry& SafeTensorsModel::tensor(std::string_view name) const {
     if (const Entry* e = find_tensor(name)) return *e;
-    fail(source_, ": tensor '", name, "' not found");
+    fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "' not found");
 }
 
 }  // namespace lowbit

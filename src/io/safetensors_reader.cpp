@@ -49,11 +49,11 @@ public:
 
     void metadata(const json& value, std::map<std::string, std::string, std::less<>>& out) const {
         if (!value.is_object()) {
-            fail(source_, ": header: '__metadata__': expected an object of strings, found ", io::json_kind(value));
+            fail_as(ErrorCode::bad_file, source_, ": header: '__metadata__': expected an object of strings, found ", io::json_kind(value));
         }
         for (const auto& [key, v] : value.items()) {
             if (!v.is_string()) {
-                fail(source_, ": header: '__metadata__' key '", key, "': expected a string, found ", io::json_kind(v));
+                fail_as(ErrorCode::bad_file, source_, ": header: '__metadata__' key '", key, "': expected a string, found ", io::json_kind(v));
             }
             out.emplace(key, v.get<std::string>());
         }
@@ -61,36 +61,36 @@ public:
 
     SafeTensor tensor(const std::string& name, const json& entry) const {
         if (name.empty()) {
-            fail(source_, ": header: empty tensor name");
+            fail_as(ErrorCode::bad_file, source_, ": header: empty tensor name");
         }
         if (!entry.is_object()) {
-            fail(source_, ": tensor '", name, "': expected an object, found ", io::json_kind(entry));
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': expected an object, found ", io::json_kind(entry));
         }
         SafeTensor t;
         t.name = name;
         const json& dtype = field(name, entry, "dtype");
         if (!dtype.is_string()) {
-            fail(source_, ": tensor '", name, "': 'dtype' must be a string, found ", io::json_kind(dtype));
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': 'dtype' must be a string, found ", io::json_kind(dtype));
         }
         const auto parsed = parse_safe_dtype(dtype.get_ref<const std::string&>());
         if (!parsed) {
-            fail(source_, ": tensor '", name, "': unknown dtype '", dtype.get_ref<const std::string&>(), "'");
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': unknown dtype '", dtype.get_ref<const std::string&>(), "'");
         }
         t.dtype = *parsed;
 
         const json& shape = field(name, entry, "shape");
         if (!shape.is_array()) {
-            fail(source_, ": tensor '", name, "': 'shape' must be an array, found ", io::json_kind(shape));
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': 'shape' must be an array, found ", io::json_kind(shape));
         }
         uint64_t bound = 1;  // product of the non-zero dimensions: bounds rows, cols and elements
         for (const json& d : shape) {
             if (!d.is_number_unsigned()) {
-                fail(source_, ": tensor '", name, "': 'shape' holds a ", io::json_kind(d),
+                fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': 'shape' holds a ", io::json_kind(d),
                      " (dimensions are non-negative integers)");
             }
             const uint64_t v = d.get<uint64_t>();
             if (io::mul_overflows(bound, std::max<uint64_t>(v, 1), bound) || bound > kMaxElements) {
-                fail(source_, ": tensor '", name, "': shape has more than 2^56 elements");
+                fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': shape has more than 2^56 elements");
             }
             t.shape.push_back(static_cast<int64_t>(v));
         }
@@ -101,21 +101,21 @@ public:
         const json& offsets = field(name, entry, "data_offsets");
         if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
             !offsets[1].is_number_unsigned()) {
-            fail(source_, ": tensor '", name, "': 'data_offsets' must be [begin, end] (two non-negative integers)");
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': 'data_offsets' must be [begin, end] (two non-negative integers)");
         }
         t.begin = offsets[0].get<uint64_t>();
         t.end = offsets[1].get<uint64_t>();
         if (t.begin > t.end) {
-            fail(source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end), " are reversed");
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end), " are reversed");
         }
         if (t.end > data_bytes_) {
-            fail(source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end),
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end),
                  " extend past the end of the data section (", data_bytes_, " bytes)");
         }
         // elements <= 2^56 and dtype bytes <= 8: the product fits.
         t.bytes = static_cast<uint64_t>(t.rows) * static_cast<uint64_t>(t.cols) * safe_dtype_bytes(t.dtype);
         if (t.end - t.begin != t.bytes) {
-            fail(source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end), " hold ", t.end - t.begin,
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': data_offsets ", range_text(t.begin, t.end), " hold ", t.end - t.begin,
                  " bytes but ", safe_dtype_name(t.dtype), " ", shape_text(t.shape), " needs ", t.bytes);
         }
         t.file_offset = data_offset_ + t.begin;
@@ -131,18 +131,18 @@ public:
         const SafeTensor* previous = nullptr;
         for (const SafeTensor& t : tensors) {
             if (t.begin < expected) {
-                fail(source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end), " overlap tensor '",
+                fail_as(ErrorCode::bad_file, source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end), " overlap tensor '",
                      previous->name, "' ", range_text(previous->begin, previous->end));
             }
             if (t.begin > expected) {
-                fail(source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end), " leave bytes ",
+                fail_as(ErrorCode::bad_file, source_, ": tensor '", t.name, "': data_offsets ", range_text(t.begin, t.end), " leave bytes ",
                      range_text(expected, t.begin), " of the data section unused");
             }
             expected = t.end;
             previous = &t;
         }
         if (expected != data_bytes_) {
-            fail(source_, ": data section: bytes ", range_text(expected, data_bytes_),
+            fail_as(ErrorCode::bad_file, source_, ": data section: bytes ", range_text(expected, data_bytes_),
                  " belong to no tensor (the file must end where the last tensor does)");
         }
     }
@@ -151,7 +151,7 @@ private:
     const json& field(const std::string& name, const json& entry, const char* key) const {
         const auto it = entry.find(key);
         if (it == entry.end()) {
-            fail(source_, ": tensor '", name, "': missing '", key, "'");
+            fail_as(ErrorCode::bad_file, source_, ": tensor '", name, "': missing '", key, "'");
         }
         return *it;
     }
@@ -205,20 +205,20 @@ SafeTensorsFile SafeTensorsFile::parse(std::shared_ptr<const MappedFile> file) {
     io::ByteReader in(s.file_->bytes(), src);
     s.header_bytes_ = in.read<uint64_t>([] { return std::string("header length"); });
     if (s.header_bytes_ > kSafeTensorsMaxHeaderBytes) {
-        fail(src, ": header length: ", s.header_bytes_, " bytes exceeds the limit of ", kSafeTensorsMaxHeaderBytes);
+        fail_as(ErrorCode::bad_file, src, ": header length: ", s.header_bytes_, " bytes exceeds the limit of ", kSafeTensorsMaxHeaderBytes);
     }
     if (s.header_bytes_ > in.remaining()) {
-        fail(src, ": header length: ", s.header_bytes_, " bytes exceeds the ", in.remaining(),
+        fail_as(ErrorCode::bad_file, src, ": header length: ", s.header_bytes_, " bytes exceeds the ", in.remaining(),
              " bytes left in the file");
     }
     const auto header = in.take(s.header_bytes_, [] { return std::string("header"); });
     const std::string_view text(reinterpret_cast<const char*>(header.data()), header.size());
     if (text.empty() || text.front() != '{') {
-        fail(src, ": header: must be a JSON object starting with '{'");
+        fail_as(ErrorCode::bad_file, src, ": header: must be a JSON object starting with '{'");
     }
     const json j = io::parse_json_strict(text, src, "header");
     if (!j.is_object()) {
-        fail(src, ": header: expected a JSON object, found ", io::json_kind(j));
+        fail_as(ErrorCode::bad_file, src, ": header: expected a JSON object, found ", io::json_kind(j));
     }
     const HeaderParser p(src, in.remaining(), s.data_offset());
     for (const auto& [key, value] : j.items()) {
@@ -240,7 +240,7 @@ const SafeTensor* SafeTensorsFile::find_tensor(std::string_view name) const {
 
 const SafeTensor& SafeTensorsFile::tensor(std::string_view name) const {
     if (const SafeTensor* t = find_tensor(name)) return *t;
-    fail(source(), ": tensor '", name, "' not found");
+    fail_as(ErrorCode::bad_file, source(), ": tensor '", name, "' not found");
 }
 
 std::span<const uint8_t> SafeTensorsFile::tensor_data(const SafeTensor& t) const {
@@ -250,7 +250,7 @@ std::span<const uint8_t> SafeTensorsFile::tensor_data(const SafeTensor& t) const
 TensorWeight SafeTensorsFile::weight(const SafeTensor& t) const {
     const WeightType* type = safe_dtype_weight_type(t.dtype);
     if (type == nullptr) {
-        fail(source(), ": tensor '", t.name, "': dtype ", safe_dtype_name(t.dtype),
+        fail_as(ErrorCode::unsupported, source(), ": tensor '", t.name, "': dtype ", safe_dtype_name(t.dtype),
              " is listed but lowbit cannot compute with it");
     }
     return {type, WeightView{tensor_data(t).data(), t.rows, t.cols}};

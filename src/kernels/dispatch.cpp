@@ -175,10 +175,11 @@ struct State {
 
 void check_runnable(Isa isa) {
     if (!isa_compiled_in(isa)) {
-        fail("ISA '", isa_name(isa), "' is not compiled into this build of lowbit");
+        fail_as(ErrorCode::unsupported, "ISA '", isa_name(isa), "' is not compiled into this build of lowbit");
     }
     if (!isa_supported_by_cpu(isa)) {
-        fail("ISA '", isa_name(isa), "' is not supported by this CPU (best available: ", isa_name(best_isa()), ")");
+        fail_as(ErrorCode::unsupported, "ISA '", isa_name(isa), "' is not supported by this CPU (best available: ",
+                isa_name(best_isa()), ")");
     }
 }
 
@@ -255,7 +256,7 @@ void reference_quantize_bf16(TypeId id, const uint16_t* src, int64_t rows, int64
     weight_type(id).reference.quantize_bf16(src, rows, cols, dst);
 }
 
-void kernel_out_of_memory(std::size_t bytes) { fail("out of memory: a kernel needed ", bytes, " bytes of working memory"); }
+void kernel_out_of_memory(std::size_t bytes) { fail_as(ErrorCode::out_of_memory, "out of memory: a kernel needed ", bytes, " bytes of working memory"); }
 
 std::vector<std::string_view> variant_names(TypeId id, Isa isa) {
     std::vector<std::string_view> names;

@@ -57,7 +57,7 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
     const HfConfig cfg = read_hf_config(o.input / "config.json");
     const bool bitnet = cfg.model_type == "bitnet";
     if (!bitnet && cfg.model_type != "llama") {
-        fail((o.input / "config.json").string(), ": model_type '", cfg.model_type, "' is not bitnet or llama");
+        fail_as(ErrorCode::bad_file, (o.input / "config.json").string(), ": model_type '", cfg.model_type, "' is not bitnet or llama");
     }
     const std::string arch = bitnet ? "bitnet-b1.58" : "llama";
     const TypeId linear_type = o.linear_type.value_or(bitnet ? TypeId::I2_S : TypeId::F16);
@@ -109,7 +109,7 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
     for (const Planned& p : plan) {
         const SafeTensorsModel::Entry& e = st.tensor(p.hf_name);  // throws naming a missing tensor
         if (e.tensor->elements() != p.rows * p.cols) {
-            fail(st.source(), ": tensor '", p.hf_name, "' has ", e.tensor->elements(), " elements, expected ", p.rows,
+            fail_as(ErrorCode::bad_file, st.source(), ": tensor '", p.hf_name, "' has ", e.tensor->elements(), " elements, expected ", p.rows,
                  " x ", p.cols);
         }
         std::vector<int64_t> ne = {p.cols};
@@ -137,7 +137,7 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
         try {
             default_kernel_set()[type].ops.quantize(v.data(), p.rows, p.cols, bytes.data());
         } catch (const Error& err) {
-            fail(st.source(), ": tensor '", p.hf_name, "': ", err.what());
+            fail_as(ErrorCode::bad_file, st.source(), ": tensor '", p.hf_name, "': ", err.what());
         }
         w.write_tensor(p.gguf_name, bytes);
         ++report.tensors;

@@ -12,13 +12,13 @@ namespace {
 
 nlohmann::json read_json(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path.string(), ": cannot open");
+    if (!in) fail_as(ErrorCode::bad_file, path.string(), ": cannot open");
     std::ostringstream s;
     s << in.rdbuf();
     try {
         return nlohmann::json::parse(s.str());
     } catch (const std::exception& e) {
-        fail(path.string(), ": not valid JSON: ", e.what());
+        fail_as(ErrorCode::bad_file, path.string(), ": not valid JSON: ", e.what());
     }
 }
 
@@ -39,26 +39,26 @@ void read_hf_tokenizer(const std::filesystem::path& folder, Metadata& md) {
     const std::filesystem::path file = folder / "tokenizer.json";
     const nlohmann::json tj = read_json(file);
     const std::string where = file.string();
-    if (!tj.contains("model") || !tj["model"].is_object()) fail(where, ": no \"model\" object");
+    if (!tj.contains("model") || !tj["model"].is_object()) fail_as(ErrorCode::bad_file, where, ": no \"model\" object");
     const nlohmann::json& model = tj["model"];
-    if (model.value("type", "") != "BPE") fail(where, ": model.type is not \"BPE\" (lowbit reads byte-level BPE)");
-    if (!model.contains("vocab") || !model["vocab"].is_object()) fail(where, ": model.vocab is missing");
+    if (model.value("type", "") != "BPE") fail_as(ErrorCode::bad_file, where, ": model.type is not \"BPE\" (lowbit reads byte-level BPE)");
+    if (!model.contains("vocab") || !model["vocab"].is_object()) fail_as(ErrorCode::bad_file, where, ": model.vocab is missing");
 
     std::map<int64_t, std::pair<std::string, int32_t>> by_id;  // id -> (text, type)
     for (const auto& [text, id] : model["vocab"].items()) {
-        if (!id.is_number_integer() || id.get<int64_t>() < 0) fail(where, ": model.vocab[\"", text, "\"] is not an id");
+        if (!id.is_number_integer() || id.get<int64_t>() < 0) fail_as(ErrorCode::bad_file, where, ": model.vocab[\"", text, "\"] is not an id");
         by_id[id.get<int64_t>()] = {text, kNormal};
     }
     if (tj.contains("added_tokens") && tj["added_tokens"].is_array()) {
         for (const nlohmann::json& t : tj["added_tokens"]) {
-            if (!t.contains("id") || !t.contains("content")) fail(where, ": an added_tokens entry lacks id or content");
+            if (!t.contains("id") || !t.contains("content")) fail_as(ErrorCode::bad_file, where, ": an added_tokens entry lacks id or content");
             by_id[t["id"].get<int64_t>()] = {t["content"].get<std::string>(), t.value("special", false) ? kControl : kUserDefined};
         }
     }
     std::vector<std::string> tokens;
     std::vector<int32_t> types;
     for (const auto& [id, entry] : by_id) {
-        if (id != static_cast<int64_t>(tokens.size())) fail(where, ": token ids are not contiguous (no token ", tokens.size(), ")");
+        if (id != static_cast<int64_t>(tokens.size())) fail_as(ErrorCode::bad_file, where, ": token ids are not contiguous (no token ", tokens.size(), ")");
         tokens.push_back(entry.first);
         types.push_back(entry.second);
     }
@@ -70,7 +70,7 @@ void read_hf_tokenizer(const std::filesystem::path& folder, Metadata& md) {
             } else if (m.is_array() && m.size() == 2) {
                 merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
             } else {
-                fail(where, ": model.merges entry ", merges.size(), " is neither \"a b\" nor [a, b]");
+                fail_as(ErrorCode::bad_file, where, ": model.merges entry ", merges.size(), " is neither \"a b\" nor [a, b]");
             }
         }
     }
@@ -93,8 +93,8 @@ void read_hf_tokenizer(const std::filesystem::path& folder, Metadata& md) {
     const std::optional<std::string> eos = token_text(cfg, "eos_token");
     const auto bos_id = bos ? find(*bos) : find("<|begin_of_text|>");
     const auto eos_id = eos ? find(*eos) : find("<|end_of_text|>");
-    if (!bos_id) fail(where, ": no BOS token (tokenizer_config.json bos_token, or <|begin_of_text|>)");
-    if (!eos_id) fail(where, ": no EOS token (tokenizer_config.json eos_token, or <|end_of_text|>)");
+    if (!bos_id) fail_as(ErrorCode::bad_file, where, ": no BOS token (tokenizer_config.json bos_token, or <|begin_of_text|>)");
+    if (!eos_id) fail_as(ErrorCode::bad_file, where, ": no EOS token (tokenizer_config.json eos_token, or <|end_of_text|>)");
     md.set("tokenizer.ggml.bos_token_id", MetaValue(static_cast<uint32_t>(*bos_id)));
     md.set("tokenizer.ggml.eos_token_id", MetaValue(static_cast<uint32_t>(*eos_id)));
     if (const auto eot = find("<|eot_id|>")) md.set("tokenizer.ggml.eot_token_id", MetaValue(static_cast<uint32_t>(*eot)));

@@ -37,9 +37,33 @@ std::string_view architecture_name(Architecture arch) {
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
     std::unique_ptr<Model> m(new Model(GgufFile::open(path)));
+    m->kernels_ = options.isa ? &kernel_set(*options.isa) : &default_kernel_set();
     m->read_hyperparameters();
-    m->read_tensors(options);
+    m->read_tensors();
+    if (options.head_type) {
+        if (options.pool != nullptr) {
+            m->requantize_head(*options.head_type, *options.pool);
+        } else {
+            ThreadPool pool(options.threads > 0 ? options.threads : default_thread_count());
+            m->requantize_head(*options.head_type, pool);
+        }
+    }
+    m->read_tokenizer();
     return m;
+}
+
+void Model::read_tokenizer() {
+    if (!file_.metadata().contains("tokenizer.ggml.model")) return;
+    tokenizer_ = std::make_unique<Tokenizer>(file_.metadata());
+    if (tokenizer_->vocab_size() != hp_.n_vocab) {
+        fail_as(ErrorCode::bad_file, file_.source(), ": the tokenizer has ", tokenizer_->vocab_size(),
+                " tokens but the embedding has ", hp_.n_vocab, " rows");
+    }
+}
+
+const Tokenizer& Model::tokenizer() const {
+    if (tokenizer_ == nullptr) fail_as(ErrorCode::unsupported, file_.source(), ": the file has no tokenizer (tokenizer.* keys)");
+    return *tokenizer_;
 }
 
 void Model::read_hyperparameters() {
@@ -50,13 +74,13 @@ void Model::read_hyperparameters() {
         if (a.name == arch) info = &a;
     }
     if (info == nullptr) {
-        fail(file_.source(), ": general.architecture '", arch,
+        fail_as(ErrorCode::unsupported, file_.source(), ": general.architecture '", arch,
              "' is not one lowbit runs (bitnet-b1.58, bitnet-25, bitnet, llama)");
     }
     const std::string p = arch + ".";
     auto positive = [&](const std::string& key) {
         const int64_t v = md.get_int(key);  // throws naming file and key when missing
-        if (v <= 0 || v > (int64_t{1} << 24)) fail(file_.source(), ": ", key, " = ", v, " is out of range");
+        if (v <= 0 || v > (int64_t{1} << 24)) fail_as(ErrorCode::bad_file, file_.source(), ": ", key, " = ", v, " is out of range");
         return v;
     };
     hp_.arch_name = arch;
@@ -73,20 +97,20 @@ void Model::read_hyperparameters() {
     hp_.rope_theta = md.contains(p + "rope.freq_base") ? static_cast<float>(md.get_float(p + "rope.freq_base")) : 10000.0f;
     hp_.n_ctx_train = md.contains(p + "context_length") ? positive(p + "context_length") : 2048;
     if (hp_.n_embd % hp_.n_head != 0) {
-        fail(file_.source(), ": ", p, "embedding_length ", hp_.n_embd, " is not a multiple of the head count ", hp_.n_head);
+        fail_as(ErrorCode::bad_file, file_.source(), ": ", p, "embedding_length ", hp_.n_embd, " is not a multiple of the head count ", hp_.n_head);
     }
     if (hp_.n_head % hp_.n_head_kv != 0) {
-        fail(file_.source(), ": ", p, "attention.head_count ", hp_.n_head, " is not a multiple of head_count_kv ",
+        fail_as(ErrorCode::bad_file, file_.source(), ": ", p, "attention.head_count ", hp_.n_head, " is not a multiple of head_count_kv ",
              hp_.n_head_kv);
     }
     hp_.head_dim = hp_.n_embd / hp_.n_head;
     hp_.rope_dim = md.contains(p + "rope.dimension_count") ? positive(p + "rope.dimension_count") : hp_.head_dim;
     if (hp_.rope_dim > hp_.head_dim || hp_.rope_dim % 2 != 0) {
-        fail(file_.source(), ": ", p, "rope.dimension_count ", hp_.rope_dim, " must be even and at most the head size ",
+        fail_as(ErrorCode::bad_file, file_.source(), ": ", p, "rope.dimension_count ", hp_.rope_dim, " must be even and at most the head size ",
              hp_.head_dim);
     }
     if (!(hp_.rms_eps > 0.0f) || !(hp_.rope_theta > 0.0f)) {
-        fail(file_.source(), ": ", p, "attention.layer_norm_rms_epsilon and rope.freq_base must be positive");
+        fail_as(ErrorCode::bad_file, file_.source(), ": ", p, "attention.layer_norm_rms_epsilon and rope.freq_base must be positive");
     }
 }
 
@@ -96,7 +120,7 @@ namespace {
 Linear linear(const GgufFile& file, const std::string& name, int64_t rows, int64_t cols) {
     const GgufTensor& t = file.tensor(name);  // throws naming the tensor when missing
     if (t.rows != rows || t.cols != cols || t.ne.size() > 2) {
-        fail(file.source(), ": tensor '", name, "' has shape ", t.cols, " x ", t.rows, " (ne0 x ne1), expected ", cols,
+        fail_as(ErrorCode::bad_file, file.source(), ": tensor '", name, "' has shape ", t.cols, " x ", t.rows, " (ne0 x ne1), expected ", cols,
              " x ", rows);
     }
     const TensorWeight tw = file.weight(t);  // throws when lowbit cannot compute the type
@@ -112,13 +136,13 @@ Linear linear(const GgufFile& file, const std::string& name, int64_t rows, int64
 std::vector<float> vector_f32(const GgufFile& file, const std::string& name, int64_t n) {
     const GgufTensor& t = file.tensor(name);
     if (t.elements() != n || t.rows != 1) {
-        fail(file.source(), ": tensor '", name, "' has ", t.elements(), " elements, expected a vector of ", n);
+        fail_as(ErrorCode::bad_file, file.source(), ": tensor '", name, "' has ", t.elements(), " elements, expected a vector of ", n);
     }
     const TensorWeight tw = file.weight(t);
     std::vector<float> out(static_cast<std::size_t>(n));
     tw.type->reference.dequantize(tw.view, 0, 1, out.data());
     for (std::size_t i = 0; i < out.size(); ++i) {
-        if (!std::isfinite(out[i])) fail(file.source(), ": tensor '", name, "' element ", i, " is not finite");
+        if (!std::isfinite(out[i])) fail_as(ErrorCode::bad_file, file.source(), ": tensor '", name, "' element ", i, " is not finite");
     }
     return out;
 }
@@ -133,7 +157,7 @@ float optional_scale(const GgufFile& file, const std::string& name) {
 
 }  // namespace
 
-void Model::read_tensors(const LoadOptions& options) {
+void Model::read_tensors() {
     const HyperParameters& h = hp_;
     const int64_t q_dim = h.n_head * h.head_dim;
     const int64_t kv_dim = h.n_head_kv * h.head_dim;
@@ -141,7 +165,7 @@ void Model::read_tensors(const LoadOptions& options) {
     const GgufTensor& embd = file_.tensor("token_embd.weight");
     hp_.n_vocab = embd.rows;
     if (const auto v = file_.metadata().find_uint(h.arch_name + ".vocab_size"); v && static_cast<int64_t>(*v) != embd.rows) {
-        fail(file_.source(), ": ", h.arch_name, ".vocab_size is ", *v, " but token_embd.weight has ", embd.rows, " rows");
+        fail_as(ErrorCode::bad_file, file_.source(), ": ", h.arch_name, ".vocab_size is ", *v, " but token_embd.weight has ", embd.rows, " rows");
     }
     token_embd_ = linear(file_, "token_embd.weight", hp_.n_vocab, h.n_embd);
     output_norm_ = vector_f32(file_, "output_norm.weight", h.n_embd);
@@ -173,28 +197,29 @@ void Model::read_tensors(const LoadOptions& options) {
             l->output_scale = optional_scale(file_, l->name.substr(0, l->name.size() - 7) + ".scale");
         }
     }
+}
 
-    if (options.head_type) {
-        const WeightType& target = weight_type(*options.head_type);
-        const int64_t rows = head_.view.rows, cols = head_.view.cols;
-        owned_head_.resize(target.tensor_bytes(rows, cols));  // throws if the shape cannot be stored
-        // Re-quantize in slabs of rows, in parallel, through the active kernels.
-        ThreadPool pool(default_thread_count());
-        const Linear source = head_;
-        const int64_t slab = 256;
-        pool.parallel_for((rows + slab - 1) / slab, 1, [&](int64_t first, int64_t last) {
-            std::vector<float> f(static_cast<std::size_t>(slab * cols));
-            for (int64_t s = first; s < last; ++s) {
-                const int64_t r0 = s * slab, n = std::min(slab, rows - r0);
-                default_kernel_set()[*source.type].ops.dequantize(source.view, r0, r0 + n, f.data());
-                default_kernel_set()[target].ops.quantize(f.data(), n, cols, owned_head_.data() + r0 * target.row_bytes(cols));
-            }
-        });
-        head_.name = (tied_ ? "token_embd.weight" : "output.weight") + std::string(" as ") + std::string(target.name);
-        head_.type = &target;
-        head_.view = {owned_head_.data(), rows, cols};
-        head_.bytes = owned_head_.size();
-    }
+void Model::requantize_head(TypeId type, ThreadPool& pool) {
+    const WeightType& target = weight_type(type);
+    const int64_t rows = head_.view.rows, cols = head_.view.cols;
+    owned_head_.resize(target.tensor_bytes(rows, cols));  // throws if the shape cannot be stored
+    // Re-quantize in slabs of rows, in parallel, through the model's kernels.
+    const Linear source = head_;
+    const Kernels& from = (*kernels_)[*source.type].ops;
+    const Kernels& to = (*kernels_)[target].ops;
+    const int64_t slab = 256;
+    pool.parallel_for((rows + slab - 1) / slab, 1, [&](int64_t first, int64_t last) {
+        std::vector<float> f(static_cast<std::size_t>(slab * cols));
+        for (int64_t s = first; s < last; ++s) {
+            const int64_t r0 = s * slab, n = std::min(slab, rows - r0);
+            from.dequantize(source.view, r0, r0 + n, f.data());
+            to.quantize(f.data(), n, cols, owned_head_.data() + r0 * target.row_bytes(cols));
+        }
+    });
+    head_.name = (tied_ ? "token_embd.weight" : "output.weight") + std::string(" as ") + std::string(target.name);
+    head_.type = &target;
+    head_.view = {owned_head_.data(), rows, cols};
+    head_.bytes = owned_head_.size();
 }
 
 std::size_t Model::bytes_per_token() const {

@@ -6,19 +6,19 @@
 
 namespace lowbit::llm {
 
-PerplexityResult perplexity(Context& ctx, std::span<const int32_t> tokens, int64_t window) {
-    if (window < 2) fail("perplexity: the window must hold at least 2 tokens (got ", window, ")");
-    if (window > ctx.n_ctx()) fail("perplexity: window ", window, " is larger than the context ", ctx.n_ctx());
-    if (tokens.size() < 2) fail("perplexity: the text has ", tokens.size(), " tokens; at least 2 are needed");
-    const int64_t vocab = ctx.model().hp().n_vocab;
+PerplexityResult perplexity(Session& session, std::span<const int32_t> tokens, int64_t window) {
+    if (window < 2) fail_field("window", "perplexity: the window must hold at least 2 tokens (got ", window, ")");
+    if (window > session.n_ctx()) fail_field("window", "perplexity: window ", window, " is larger than the context ", session.n_ctx());
+    if (tokens.size() < 2) fail_field("tokens", "perplexity: the text has ", tokens.size(), " tokens; at least 2 are needed");
+    const int64_t vocab = session.model().hp().n_vocab;
     PerplexityResult r;
     double nll = 0;
     std::vector<float> logits;
     for (std::size_t start = 0; start + 1 < tokens.size(); start += static_cast<std::size_t>(window)) {
         const std::size_t n = std::min(tokens.size() - start, static_cast<std::size_t>(window));
         if (n < 2) break;
-        ctx.reset();
-        ctx.eval(tokens.subspan(start, n), logits, /*all_logits=*/true);
+        session.reset();
+        session.eval(tokens.subspan(start, n), logits, /*all_logits=*/true);
         for (std::size_t i = 0; i + 1 < n; ++i) {
             const float* row = logits.data() + i * static_cast<std::size_t>(vocab);
             double max = row[0];

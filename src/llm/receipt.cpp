@@ -63,16 +63,16 @@ std::string build_description() {
     return "lowbit " + std::string(version()) + " (commit " + LOWBIT_GIT_COMMIT + ", " + compiler() + ")";
 }
 
-std::string receipt_json(const Context& ctx, const RunInfo& run) {
+std::string receipt_json(const Session& session, const RunInfo& run) {
     using nlohmann::json;
-    const Model& model = ctx.model();
+    const Model& model = session.model();
     json available = json::array();
     for (std::size_t i = 0; i < kIsaCount; ++i) {
         const auto isa = static_cast<Isa>(i);
         if (isa_compiled_in(isa) && isa_supported_by_cpu(isa)) available.push_back(std::string(isa_name(isa)));
     }
     json kernels = json::object();
-    for (const auto& [id, calls] : ctx.kernel_calls()) kernels[id] = calls;
+    for (const auto& [id, calls] : session.kernel_counters().by_name()) kernels[id] = calls;
     const GenerateStats& s = run.stats;
     const double decode_tps = s.decode_seconds > 0 ? static_cast<double>(s.generated_tokens) / s.decode_seconds : 0.0;
     const double prefill_tps = s.prompt_seconds > 0 ? static_cast<double>(s.prompt_tokens) / s.prompt_seconds : 0.0;
@@ -89,12 +89,12 @@ std::string receipt_json(const Context& ctx, const RunInfo& run) {
          {{"version", std::string(version())},
           {"git_commit", LOWBIT_GIT_COMMIT},
           {"compiler", compiler()},
-          {"isa_selected", std::string(isa_name(active_isa()))},
+          {"isa_selected", std::string(isa_name(model.kernels().isa()))},
           {"isa_available", available}}},
         {"kernels_invoked", kernels},
         {"threads", run.threads},
-        {"context_size", ctx.n_ctx()},
-        {"kv_cache_type", ctx.kv_cache_type() == KvCacheType::f32 ? "f32" : "f16"},
+        {"context_size", session.n_ctx()},
+        {"kv_cache_type", session.kv_cache_type() == KvCacheType::f32 ? "f32" : "f16"},
         {"prompt_tokens", s.prompt_tokens},
         {"generated_tokens", s.generated_tokens},
         {"stop_reason", std::string(stop_reason_name(run.reason))},
@@ -114,8 +114,8 @@ std::string receipt_json(const Context& ctx, const RunInfo& run) {
     return r.dump(2) + "\n";
 }
 
-void write_receipt(const std::filesystem::path& path, const Context& ctx, const RunInfo& run) {
-    const std::string text = receipt_json(ctx, run);
+void write_receipt(const std::filesystem::path& path, const Session& session, const RunInfo& run) {
+    const std::string text = receipt_json(session, run);
     io::AtomicOutput out(path);
     out.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     out.finish();

@@ -9,14 +9,14 @@
 namespace lowbit::llm {
 
 void validate(const SamplingParams& p) {
-    if (!(p.temperature >= 0.0f) || !std::isfinite(p.temperature)) fail("--temp must be >= 0 (got ", p.temperature, ")");
-    if (p.top_k < 0) fail("--top-k must be >= 0 (got ", p.top_k, ")");
-    if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) fail("--top-p must be in (0, 1] (got ", p.top_p, ")");
-    if (!(p.min_p >= 0.0f && p.min_p < 1.0f)) fail("--min-p must be in [0, 1) (got ", p.min_p, ")");
+    if (!(p.temperature >= 0.0f) || !std::isfinite(p.temperature)) fail_field("temperature", "temperature must be >= 0 (got ", p.temperature, ")");
+    if (p.top_k < 0) fail_field("top_k", "top_k must be >= 0 (got ", p.top_k, ")");
+    if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) fail_field("top_p", "top_p must be in (0, 1] (got ", p.top_p, ")");
+    if (!(p.min_p >= 0.0f && p.min_p < 1.0f)) fail_field("min_p", "min_p must be in [0, 1) (got ", p.min_p, ")");
     if (!(p.repeat_penalty > 0.0f) || !std::isfinite(p.repeat_penalty)) {
-        fail("--repeat-penalty must be > 0 (got ", p.repeat_penalty, ")");
+        fail_field("repeat_penalty", "repeat_penalty must be > 0 (got ", p.repeat_penalty, ")");
     }
-    if (p.repeat_last_n < 0) fail("--repeat-last-n must be >= 0 (got ", p.repeat_last_n, ")");
+    if (p.repeat_last_n < 0) fail_field("repeat_last_n", "repeat_last_n must be >= 0 (got ", p.repeat_last_n, ")");
 }
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) { validate(params); }

@@ -54,21 +54,21 @@ private:
     void read_model() {
         const std::string& model = md_.get_string(kModel);
         if (model != "gpt2") {
-            fail(at_, kModel, " is '", model, "': lowbit reads only 'gpt2' tokenizers (byte-level BPE)");
+            fail_as(ErrorCode::bad_file, at_, kModel, " is '", model, "': lowbit reads only 'gpt2' tokenizers (byte-level BPE)");
         }
         const std::string* pre = md_.find_string(kPre);
         t_.pre = pre ? *pre : "llama3";
         for (std::string_view name : kLlama3PreNames) {
             if (t_.pre == name) return;
         }
-        fail(at_, kPre, " is '", t_.pre,
+        fail_as(ErrorCode::bad_file, at_, kPre, " is '", t_.pre,
              "': lowbit implements only the Llama-3 pre-tokenizer (llama-bpe, llama3, llama-v3)");
     }
 
     const MetaArray& string_array(std::string_view key) {
         const MetaArray& a = md_.get_array(key);
         if (!a.items.empty() && a.type != MetaType::string) {
-            fail(at_, key, ": expected an array of strings, found an array of ", meta_type_name(a.type));
+            fail_as(ErrorCode::bad_file, at_, key, ": expected an array of strings, found an array of ", meta_type_name(a.type));
         }
         return a;
     }
@@ -77,12 +77,12 @@ private:
         const MetaArray& tokens = string_array(kTokens);
         const MetaArray& types = md_.get_array(kTokenType);
         const std::size_t n = tokens.items.size();
-        if (n == 0) fail(at_, kTokens, " is empty");
+        if (n == 0) fail_as(ErrorCode::bad_file, at_, kTokens, " is empty");
         if (n > static_cast<std::size_t>(std::numeric_limits<int32_t>::max())) {
-            fail(at_, kTokens, " has ", n, " tokens, more than token ids (int32) can number");
+            fail_as(ErrorCode::bad_file, at_, kTokens, " has ", n, " tokens, more than token ids (int32) can number");
         }
         if (types.items.size() != n) {
-            fail(at_, kTokenType, " has ", types.items.size(), " entries for ", n, " tokens");
+            fail_as(ErrorCode::bad_file, at_, kTokenType, " has ", types.items.size(), " entries for ", n, " tokens");
         }
         t_.pieces.resize(n);
         t_.types.resize(n);
@@ -93,13 +93,13 @@ private:
             const std::string& text = *tokens.items[i].as_string();
             const std::optional<int64_t> type = types.items[i].to_int();
             if (!types.items[i].is_integer() || !type || *type < 0 || *type > 6) {
-                fail(at_, kTokenType, "[", i, "]: not a GGUF token type (an integer 0..6)");
+                fail_as(ErrorCode::bad_file, at_, kTokenType, "[", i, "]: not a GGUF token type (an integer 0..6)");
             }
             t_.types[i] = static_cast<TokenType>(*type);
             if (t_.types[i] == TokenType::normal) {
                 std::optional<std::string> bytes = llm::unspell_bytes(text);
                 if (!bytes || bytes->empty()) {
-                    fail(at_, kTokens, "[", i, "] '", text,
+                    fail_as(ErrorCode::bad_file, at_, kTokens, "[", i, "] '", text,
                          "': a normal token must be non-empty byte-level text (GPT-2's byte spelling)");
                 }
                 t_.normal_ids.emplace(*bytes, id);  // a repeated token keeps its first id
@@ -110,7 +110,7 @@ private:
             t_.pieces[i] = text;
             const bool special = t_.types[i] == TokenType::control || t_.types[i] == TokenType::user_defined;
             if (special && !text.empty()) {
-                if (io::find_invalid_utf8(text)) fail(at_, kTokens, "[", i, "]: special token is not valid UTF-8");
+                if (io::find_invalid_utf8(text)) fail_as(ErrorCode::bad_file, at_, kTokens, "[", i, "]: special token is not valid UTF-8");
                 special_list_.emplace_back(text, id);
             }
         }
@@ -125,7 +125,7 @@ private:
     int32_t normal_token(std::size_t rank, const std::string& merge, std::string_view spelled, const char* what = "") {
         const auto it = spelled_ids_.find(spelled);
         if (it == spelled_ids_.end()) {
-            fail(at_, kMerges, "[", rank, "] '", merge, "': ", what, "'", spelled,
+            fail_as(ErrorCode::bad_file, at_, kMerges, "[", rank, "] '", merge, "': ", what, "'", spelled,
                  "' is not a normal token of the vocabulary");
         }
         return it->second;
@@ -134,7 +134,7 @@ private:
     void read_merges() {
         const MetaArray& merges = string_array(kMerges);
         if (merges.items.size() > static_cast<std::size_t>(std::numeric_limits<int32_t>::max())) {
-            fail(at_, kMerges, " has ", merges.items.size(), " merges, more than ranks (int32) can number");
+            fail_as(ErrorCode::bad_file, at_, kMerges, " has ", merges.items.size(), " merges, more than ranks (int32) can number");
         }
         t_.merges.reserve(merges.items.size());
         std::string joined;
@@ -145,7 +145,7 @@ private:
             const std::size_t space = m.find(' ');
             if (space == std::string::npos || space == 0 || space + 1 == m.size() ||
                 m.find(' ', space + 1) != std::string::npos) {
-                fail(at_, kMerges, "[", r, "] '", m, "': expected two tokens separated by one space");
+                fail_as(ErrorCode::bad_file, at_, kMerges, "[", r, "] '", m, "': expected two tokens separated by one space");
             }
             const std::string_view left(m.data(), space);
             const std::string_view right(m.data() + space + 1, m.size() - space - 1);
@@ -160,7 +160,7 @@ private:
 
     int32_t token_id(std::string_view key, uint64_t value) const {
         if (value >= t_.pieces.size()) {
-            fail(at_, key, " is ", value, ": not a token id (the vocabulary has ", t_.pieces.size(), " tokens)");
+            fail_as(ErrorCode::bad_file, at_, key, " is ", value, ": not a token id (the vocabulary has ", t_.pieces.size(), " tokens)");
         }
         return static_cast<int32_t>(value);
     }

@@ -7,7 +7,7 @@
 #include <random>
 #include <unistd.h>
 
-#include "lowbit/context.hpp"
+#include "lowbit/session.hpp"
 #include "lowbit/model.hpp"
 #include "lowbit/model_writer.hpp"
 #include "reference_model.hpp"
@@ -57,7 +57,7 @@ int32_t argmax(const std::vector<T>& v) {
 // Greedy continuation of `prompt` for `steps` tokens with lowbit.
 std::vector<int32_t> greedy_lowbit(const llm::Model& model, const std::vector<int32_t>& prompt, int steps, int threads) {
     ThreadPool pool(threads);
-    llm::Context ctx(model, 256, pool);
+    llm::Session ctx(model, pool, {256});
     std::vector<float> logits;
     ctx.eval(prompt, logits);
     std::vector<int32_t> out;
@@ -81,7 +81,7 @@ TEST_P(ForwardTest, MatchesFloatReference) {
 
     // every position of the prompt, evaluated at once
     ThreadPool pool(2);
-    llm::Context ctx(*model, 256, pool);
+    llm::Session ctx(*model, pool, {256});
     std::vector<float> logits;
     ctx.eval(kPrompt, logits, /*all_logits=*/true);
     const auto want = ref.forward(kPrompt);
@@ -124,7 +124,7 @@ TEST(Forward, KvCacheDecodeEqualsFullRecompute) {
         const auto model = llm::Model::load(path);
         std::filesystem::remove(path);
         ThreadPool pool(2);
-        llm::Context whole(*model, 64, pool), step(*model, 64, pool);
+        llm::Session whole(*model, pool, {64}), step(*model, pool, {64});
         std::vector<float> all, one;
         whole.eval(kPrompt, all, true);
         for (std::size_t t = 0; t < kPrompt.size(); ++t) {
@@ -166,12 +166,12 @@ TEST(Forward, ThreadCountDoesNotChangeLogits) {
     std::vector<float> a, b;
     {
         ThreadPool pool(1);
-        llm::Context ctx(*model, 64, pool);
+        llm::Session ctx(*model, pool, {64});
         ctx.eval(kPrompt, a, true);
     }
     {
         ThreadPool pool(2);
-        llm::Context ctx(*model, 64, pool);
+        llm::Session ctx(*model, pool, {64});
         ctx.eval(kPrompt, b, true);
     }
     EXPECT_EQ(a, b);

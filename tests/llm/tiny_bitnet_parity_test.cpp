@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "lowbit/context.hpp"
+#include "lowbit/session.hpp"
 #include "lowbit/isa.hpp"
 #include "lowbit/metadata.hpp"
 #include "lowbit/model.hpp"
@@ -34,7 +34,6 @@ std::string read_file(const std::filesystem::path& path) {
 struct Bundle {
     nlohmann::json fixture;
     std::unique_ptr<llm::Model> model;
-    std::unique_ptr<Tokenizer> tokenizer;
 };
 
 const Bundle& bundle() {
@@ -42,7 +41,6 @@ const Bundle& bundle() {
         Bundle out;
         out.fixture = nlohmann::json::parse(read_file(kDir / "parity_fixture.json"));
         out.model = llm::Model::load(kDir / "tiny-bitnet.gguf");
-        out.tokenizer = std::make_unique<Tokenizer>(out.model->file().metadata());
         return out;
     }();
     return b;
@@ -67,33 +65,41 @@ double cosine(std::span<const float> a, std::span<const float> b) {
     return dot / std::sqrt(na * nb);
 }
 
-// Runs a test body at one ISA level and puts the previous level back.
+// The bundled model with the kernels of one ISA level.
 class AtIsa : public ::testing::TestWithParam<Isa> {
 protected:
     void SetUp() override {
         if (!isa_supported_by_cpu(GetParam()) || !isa_compiled_in(GetParam())) {
             GTEST_SKIP() << isa_name(GetParam()) << " is not available here";
         }
-        saved_ = active_isa();
-        set_isa(GetParam());
+        llm::LoadOptions options;
+        options.isa = GetParam();
+        model_ = llm::Model::load(kDir / "tiny-bitnet.gguf", options);
+        ASSERT_EQ(model_->kernels().isa(), GetParam());
     }
-    void TearDown() override { set_isa(saved_); }
-    Isa saved_ = Isa::scalar;
+    std::unique_ptr<llm::Model> model_;
 };
+
+llm::SessionOptions f32_cache(const llm::Model& model) {
+    llm::SessionOptions o;
+    o.n_ctx = model.hp().n_ctx_train;
+    o.kv_type = llm::KvCacheType::f32;
+    return o;
+}
 
 TEST(TinyBitnetParity, TokenizerGivesTheFixtureIds) {
     const Bundle& b = bundle();
-    ASSERT_EQ(b.tokenizer->vocab_size(), b.fixture["tokenizer"]["vocab_size"].get<int>());
+    ASSERT_EQ(b.model->tokenizer().vocab_size(), b.fixture["tokenizer"]["vocab_size"].get<int>());
     for (const auto& p : b.fixture["prompts"]) {
         const std::string text = p["text"];
-        EXPECT_EQ(b.tokenizer->encode(text, true, false), as_vector<int32_t>(p["ids"])) << text;
+        EXPECT_EQ(b.model->tokenizer().encode(text, true, false), as_vector<int32_t>(p["ids"])) << text;
     }
 }
 
 // Evaluates every prompt's logits_input_ids at once in `ctx` and calls
 // check(text, position, lowbit's logits, PyTorch's logits) at each position the fixture holds.
 template <class Check>
-void for_each_checked_position(llm::Context& ctx, const nlohmann::json& fixture, Check check) {
+void for_each_checked_position(llm::Session& ctx, const nlohmann::json& fixture, Check check) {
     const int64_t n_vocab = ctx.model().hp().n_vocab;
     for (const auto& p : fixture["prompts"]) {
         const auto input = as_vector<int32_t>(p["logits_input_ids"]);
@@ -117,7 +123,7 @@ using TinyBitnetLogits = AtIsa;
 TEST_P(TinyBitnetLogits, MatchPyTorch) {
     const Bundle& b = bundle();
     ThreadPool pool(2);
-    llm::Context ctx(*b.model, b.model->hp().n_ctx_train, pool, llm::KvCacheType::f32);
+    llm::Session ctx(*model_, pool, f32_cache(*model_));
     for_each_checked_position(ctx, b.fixture, [](const std::string& text, int64_t pos, auto got, auto want) {
         EXPECT_GE(cosine(got, want), 0.999) << text << " position " << pos;
         EXPECT_EQ(argmax(got), argmax(want)) << text << " position " << pos;
@@ -131,7 +137,7 @@ using TinyBitnetGreedy = AtIsa;
 TEST_P(TinyBitnetGreedy, MatchesPyTorchFor32Tokens) {
     const Bundle& b = bundle();
     ThreadPool pool(1);  // the logits test covers two threads; this model is too small to gain
-    llm::Context ctx(*b.model, b.model->hp().n_ctx_train, pool, llm::KvCacheType::f32);
+    llm::Session ctx(*model_, pool, f32_cache(*model_));
     for (const auto& p : b.fixture["prompts"]) {
         const auto prompt = as_vector<int32_t>(p["ids"]);
         const auto want = as_vector<int32_t>(p["greedy"]["ids"]);
@@ -151,7 +157,7 @@ TEST_P(TinyBitnetGreedy, MatchesPyTorchFor32Tokens) {
             std::cout << "note: '" << p["text"].get<std::string>() << "' agrees for " << same << " of "
                       << want.size() << " greedy tokens\n";
         }
-        EXPECT_EQ(b.tokenizer->decode(got32), b.tokenizer->decode(want32));
+        EXPECT_EQ(b.model->tokenizer().decode(got32), b.model->tokenizer().decode(want32));
     }
 }
 
@@ -166,7 +172,9 @@ INSTANTIATE_TEST_SUITE_P(Levels, TinyBitnetGreedy, ::testing::Values(Isa::avx2, 
 TEST(TinyBitnetParity, F16KvCacheStaysClose) {
     const Bundle& b = bundle();
     ThreadPool pool(1);
-    llm::Context ctx(*b.model, b.model->hp().n_ctx_train, pool, llm::KvCacheType::f16);
+    llm::SessionOptions options;
+    options.n_ctx = b.model->hp().n_ctx_train;
+    llm::Session ctx(*b.model, pool, options);
     for_each_checked_position(ctx, b.fixture, [](const std::string& text, int64_t pos, auto got, auto want) {
         EXPECT_GE(cosine(got, want), 0.999) << text << " position " << pos;
     });

@@ -211,10 +211,19 @@ std::string joined(const std::vector<double>& v, const char* format) {
     return all;
 }
 
+// A session of `n_ctx` positions that takes a prompt of up to that many tokens in one batch (as
+// llama-bench's default batch does for pp128).
+llm::SessionOptions bench_session(int64_t n_ctx) {
+    llm::SessionOptions o;
+    o.n_ctx = n_ctx;
+    o.max_batch = n_ctx;
+    return o;
+}
+
 void run_bench_generate(const BenchGenerateOptions& o) {
-    const LoadedModel m = load_model(o.model);
-    const llm::Model& model = *m.model;
     ThreadPool pool(o.model.thread_count());
+    const std::unique_ptr<llm::Model> loaded = load_model(o.model, pool);
+    const llm::Model& model = *loaded;
     const int64_t vocab = model.hp().n_vocab;
     std::vector<int32_t> prompt(static_cast<std::size_t>(o.prompt));
     for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % static_cast<std::size_t>(vocab));
@@ -230,21 +239,21 @@ void run_bench_generate(const BenchGenerateOptions& o) {
     if (o.warmup) {
         // as llama-bench: one untimed pass first, so that no repetition pays for mapping the file
         // (or reading it back into the page cache) and first-use allocations
-        llm::Context ctx(model, std::max<int64_t>(o.prompt, 1) + 1, pool);
+        llm::Session ctx(model, pool, bench_session(std::max<int64_t>(o.prompt, 1) + 1));
         if (o.prompt > 0) ctx.eval(prompt, logits);
         const int32_t token = prompt.empty() ? 0 : prompt[0];
         if (o.generate > 0) ctx.eval(std::span<const int32_t>(&token, 1), logits);
     }
     for (int rep = 0; rep < o.repetitions; ++rep) {
         if (o.prompt > 0) {
-            llm::Context ctx(model, o.prompt + 1, pool);
+            llm::Session ctx(model, pool, bench_session(o.prompt + 1));
             const auto start = std::chrono::steady_clock::now();
             ctx.eval(prompt, logits);
             pp.push_back(static_cast<double>(o.prompt) /
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         }
         if (o.generate > 0) {
-            llm::Context ctx(model, o.generate + 1, pool);
+            llm::Session ctx(model, pool, bench_session(o.generate + 1));
             int32_t token = prompt.empty() ? 0 : prompt[0];
             const auto start = std::chrono::steady_clock::now();
             for (int64_t i = 0; i < o.generate; ++i) {
@@ -274,7 +283,7 @@ void run_bench_generate(const BenchGenerateOptions& o) {
                             {"size_bytes", model.file().file_size()},
                             {"weight_types", model.weight_types()},
                             {"threads", pool.size()},
-                            {"isa", std::string(isa_name(active_isa()))},
+                            {"isa", std::string(isa_name(model.kernels().isa()))},
                             {"pp", {{"tokens", o.prompt}, {"tokens_per_second", pp}, {"median", pp.empty() ? 0 : median(pp)}}},
                             {"tg", {{"tokens", o.generate}, {"tokens_per_second", tg}, {"median", tg_median}}},
                             {"bytes_per_token", bytes_per_token},
@@ -293,7 +302,7 @@ void run_bench_generate(const BenchGenerateOptions& o) {
     for (const std::string& t : model.weight_types()) types += (types.empty() ? "" : ", ") + t;
     auto row = [&](const std::string& test, const std::vector<double>& v) {
         if (v.empty()) return;
-        fmt::print("| {} | {} | {} | {} | {} | {} | {:.2f} ({}) |\n", name, size, types, isa_name(active_isa()),
+        fmt::print("| {} | {} | {} | {} | {} | {} | {:.2f} ({}) |\n", name, size, types, isa_name(model.kernels().isa()),
                    pool.size(), test, median(v), joined(v, "{:.1f}"));
     };
     row("pp" + std::to_string(o.prompt), pp);

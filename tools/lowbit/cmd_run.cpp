@@ -39,8 +39,9 @@ void print_speed(const llm::GenerateStats& s) {
 void run(RunOptions& o) {
     if (!o.seed_given) o.generate.sampling.seed = random_seed();
     llm::validate(o.generate.sampling);
-    const LoadedModel m = load_model(o.model);
-    const Tokenizer& tok = *m.tokenizer;
+    ThreadPool pool(o.model.thread_count());
+    const std::unique_ptr<llm::Model> model = load_model(o.model, pool);
+    const Tokenizer& tok = model->tokenizer();
     std::vector<int32_t> prompt;
     if (o.chat) {
         const ChatFormatChoice choice = choose_chat_format(tok.chat_template());
@@ -52,10 +53,9 @@ void run(RunOptions& o) {
     } else {
         prompt = tok.encode(o.prompt, tok.add_bos(), /*parse_special=*/true);
     }
-    ThreadPool pool(o.model.thread_count());
-    llm::Context ctx(*m.model, o.model.context_size(*m.model), pool, o.model.kv_cache_type());
+    llm::Session session(*model, pool, o.model.session_options());
     const bool stream = !o.json;
-    const llm::GenerateResult r = llm::generate(ctx, tok, prompt, o.generate, [&](std::string_view text) {
+    const llm::GenerateResult r = llm::generate(session, tok, prompt, o.generate, [&](std::string_view text) {
         if (stream) {
             std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);
@@ -76,7 +76,7 @@ void run(RunOptions& o) {
     }
     if (!o.receipt.empty()) {
         llm::RunInfo info{o.model.model, pool.size(), o.generate, r.stats, r.reason};
-        llm::write_receipt(o.receipt, ctx, info);
+        llm::write_receipt(o.receipt, session, info);
     }
 }
 
@@ -85,12 +85,12 @@ void run(RunOptions& o) {
 void chat(RunOptions& o) {
     if (!o.seed_given) o.generate.sampling.seed = random_seed();
     llm::validate(o.generate.sampling);
-    const LoadedModel m = load_model(o.model);
-    const Tokenizer& tok = *m.tokenizer;
+    ThreadPool pool(o.model.thread_count());
+    const std::unique_ptr<llm::Model> model = load_model(o.model, pool);
+    const Tokenizer& tok = model->tokenizer();
     const ChatFormatChoice choice = choose_chat_format(tok.chat_template());
     if (!choice.warning.empty()) fmt::print(stderr, "lowbit: warning: {}\n", choice.warning);
-    ThreadPool pool(o.model.thread_count());
-    llm::Context ctx(*m.model, o.model.context_size(*m.model), pool, o.model.kv_cache_type());
+    llm::Session session(*model, pool, o.model.session_options());
     std::vector<ChatMessage> messages;
     if (!o.system.empty()) messages.push_back({"system", o.system});
     std::vector<int32_t> in_context;  // exactly the tokens the context holds
@@ -101,7 +101,7 @@ void chat(RunOptions& o) {
         if (!std::getline(std::cin, line) || line == "/exit") break;
         if (line == "/clear") {
             messages.resize(o.system.empty() ? 0 : 1);
-            ctx.reset();
+            session.reset();
             in_context.clear();
             continue;
         }
@@ -111,9 +111,9 @@ void chat(RunOptions& o) {
         std::size_t common = 0;
         while (common < in_context.size() && common < all.size() && in_context[common] == all[common]) ++common;
         if (common == all.size()) common = all.size() - 1;  // something must be evaluated
-        ctx.truncate(static_cast<int64_t>(common));
+        session.truncate(static_cast<int64_t>(common));
         const std::vector<int32_t> fresh(all.begin() + static_cast<std::ptrdiff_t>(common), all.end());
-        const llm::GenerateResult r = llm::generate(ctx, tok, fresh, o.generate, [](std::string_view text) {
+        const llm::GenerateResult r = llm::generate(session, tok, fresh, o.generate, [](std::string_view text) {
             std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);
         });
@@ -122,7 +122,7 @@ void chat(RunOptions& o) {
         messages.push_back({"assistant", r.text});
         in_context = all;
         in_context.insert(in_context.end(), r.tokens.begin(), r.tokens.end());
-        if (ctx.n_past() < static_cast<int64_t>(in_context.size())) in_context.resize(static_cast<std::size_t>(ctx.n_past()));
+        if (session.n_past() < static_cast<int64_t>(in_context.size())) in_context.resize(static_cast<std::size_t>(session.n_past()));
     }
 }
 

@@ -31,18 +31,22 @@ std::string read_text(const std::string& path) {
 }
 
 void score(const ScoreOptions& o) {
-    const LoadedModel m = load_model(o.model);
+    ThreadPool pool(o.model.thread_count());
+    const std::unique_ptr<llm::Model> model = load_model(o.model, pool);
+    const Tokenizer& tokenizer = model->tokenizer();
     const std::string text = read_text(o.file);
-    const std::vector<int32_t> tokens = m.tokenizer->encode(text, m.tokenizer->add_bos(), /*parse_special=*/false);
+    const std::vector<int32_t> tokens = tokenizer.encode(text, tokenizer.add_bos(), /*parse_special=*/false);
     int64_t window = o.window;
     if (window == 0) {
-        const int64_t trained = m.model->hp().n_ctx_train;
+        const int64_t trained = model->hp().n_ctx_train;
         window = trained >= 2 && trained < 512 ? trained : 512;
     }
-    ThreadPool pool(o.model.thread_count());
-    llm::Context ctx(*m.model, window, pool);
+    llm::SessionOptions session_options;
+    session_options.n_ctx = window;
+    session_options.max_batch = window;
+    llm::Session session(*model, pool, session_options);
     const auto start = std::chrono::steady_clock::now();
-    const llm::PerplexityResult r = llm::perplexity(ctx, tokens, window);
+    const llm::PerplexityResult r = llm::perplexity(session, tokens, window);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (o.json) {
         nlohmann::json j = {{"perplexity", r.perplexity}, {"mean_nll", r.mean_nll}, {"scored_tokens", r.scored_tokens},

@@ -10,6 +10,27 @@
 #include "lowbit/error.hpp"
 #include "lowbit/version.hpp"
 
+namespace {
+
+// The library names the argument at fault by its own name; the CLI says which flag set it.
+std::string message_with_flag(const lowbit::Error& e) {
+    static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
+        {"temperature", "--temp"},          {"top_k", "--top-k"},
+        {"top_p", "--top-p"},               {"min_p", "--min-p"},
+        {"repeat_penalty", "--repeat-penalty"}, {"repeat_last_n", "--repeat-last-n"},
+        {"context", "--ctx"},               {"window", "--window"},
+        {"threads", "--threads"},
+    };
+    std::string text = e.what();
+    for (const auto& [field, flag] : kFlags) {
+        if (e.field() == field) text = std::string(flag) + ": " + text;
+    }
+    if (e.code() == lowbit::ErrorCode::context_full) text += " (raise --ctx)";
+    return text;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{"lowbit: low-bit neural-network weights on CPUs"};
     app.name("lowbit");
@@ -29,7 +50,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     } catch (const lowbit::Error& e) {
-        fmt::print(stderr, "lowbit: error: {}\n", e.what());
+        fmt::print(stderr, "lowbit: error: {}\n", message_with_flag(e));
         return 1;
     } catch (const std::exception& e) {
         fmt::print(stderr, "lowbit: internal error: {}\n", e.what());

@@ -22,21 +22,12 @@ void ModelOptions::add_to(CLI::App* cmd, bool with_ctx) {
         ->check(CLI::IsMember({"q8_0", "q6_k", "q4_0"}, CLI::ignore_case));
 }
 
-int64_t ModelOptions::context_size(const llm::Model& model) const {
-    if (ctx > 0) return ctx;
-    const int64_t trained = model.hp().n_ctx_train;
-    return trained >= 16 ? trained : 4096;
-}
-
-llm::KvCacheType ModelOptions::kv_cache_type() const {
-    return cache_type == "f32" || cache_type == "F32" ? llm::KvCacheType::f32 : llm::KvCacheType::f16;
-}
-
 int ModelOptions::thread_count() const { return threads > 0 ? threads : default_thread_count(); }
 
-llm::LoadOptions ModelOptions::load_options() const {
-    llm::LoadOptions o;
-    if (!head_type.empty()) o.head_type = weight_type(head_type).id;
+llm::SessionOptions ModelOptions::session_options() const {
+    llm::SessionOptions o;
+    o.n_ctx = ctx;
+    o.kv_type = cache_type == "f32" || cache_type == "F32" ? llm::KvCacheType::f32 : llm::KvCacheType::f16;
     return o;
 }
 
@@ -54,15 +45,11 @@ void add_sampling_options(CLI::App* cmd, llm::SamplingParams& p) {
     cmd->add_option("--seed", p.seed, "Random seed (same seed and settings: same tokens)")->capture_default_str();
 }
 
-LoadedModel load_model(const ModelOptions& o) {
-    LoadedModel m;
-    m.model = llm::Model::load(o.model, o.load_options());
-    m.tokenizer = std::make_unique<Tokenizer>(m.model->file().metadata());
-    if (m.tokenizer->vocab_size() != m.model->hp().n_vocab) {
-        fail(o.model, ": the tokenizer has ", m.tokenizer->vocab_size(), " tokens but the embedding has ",
-             m.model->hp().n_vocab, " rows");
-    }
-    return m;
+std::unique_ptr<llm::Model> load_model(const ModelOptions& o, ThreadPool& pool) {
+    llm::LoadOptions options;
+    if (!o.head_type.empty()) options.head_type = weight_type(o.head_type).id;
+    options.pool = &pool;
+    return llm::Model::load(o.model, options);
 }
 
 }  // namespace lowbit::cli

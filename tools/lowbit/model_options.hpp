@@ -6,11 +6,10 @@
 #include <optional>
 #include <string>
 
-#include "lowbit/context.hpp"
 #include "lowbit/model.hpp"
 #include "lowbit/sampler.hpp"
+#include "lowbit/session.hpp"
 #include "lowbit/thread_pool.hpp"
-#include "lowbit/tokenizer.hpp"
 
 namespace lowbit::cli {
 
@@ -23,19 +22,13 @@ struct ModelOptions {
 
     void add_to(CLI::App* cmd, bool with_ctx = true);
     int thread_count() const;
-    llm::LoadOptions load_options() const;
-    // --ctx, or the model's training context when it was not given.
-    int64_t context_size(const llm::Model& model) const;
-    llm::KvCacheType kv_cache_type() const;
+    // --ctx (0: the model's training context) and --cache-type.
+    llm::SessionOptions session_options() const;
 };
 
 void add_sampling_options(CLI::App* cmd, llm::SamplingParams& p);
 
-// A loaded model with its tokenizer.
-struct LoadedModel {
-    std::unique_ptr<llm::Model> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-};
-LoadedModel load_model(const ModelOptions& o);
+// The model of --model, with --head-type, loaded with the command's pool.
+std::unique_ptr<llm::Model> load_model(const ModelOptions& o, ThreadPool& pool);
 
 }  // namespace lowbit::cli
