@@ -42,6 +42,33 @@ TEST(ModelCli, RunGreedyGivesPyTorchsContinuation) {
     EXPECT_EQ(j["stop_reason"], "budget");
 }
 
+// The prompt fed one token per step gives the same tokens as in one step (decode() gives every
+// token the same logits whatever batch it is in; tests/llm/decode_test.cpp checks the bits).
+TEST(ModelCli, RunInOneTokenStepsGivesTheSameTokens) {
+    TempDir dir;
+    const std::string model = (kTiny / "tiny-bitnet.gguf").string();
+    const std::string cmd = "run -t 2 --temp 0 -n 24 --json -m " + quoted(model) + " -p " + quoted("Q: What is the answer?");
+    const CliRun whole = lowbit(dir, cmd);
+    const CliRun steps = lowbit(dir, cmd + " -b 1");
+    ASSERT_EQ(whole.status, 0) << whole.err;
+    ASSERT_EQ(steps.status, 0) << steps.err;
+    EXPECT_EQ(nlohmann::json::parse(whole.out)["tokens"], nlohmann::json::parse(steps.out)["tokens"]);
+}
+
+// Library errors name the argument; the CLI says which flag set it.
+TEST(ModelCli, ErrorsNameTheFlag) {
+    TempDir dir;
+    const std::string model = (kTiny / "tiny-bitnet.gguf").string();
+    const CliRun temp = lowbit(dir, "run --temp -1 -n 2 -m " + quoted(model) + " -p hi");
+    EXPECT_EQ(temp.status, 1);
+    EXPECT_TRUE(contains(temp.err, "--temp: temperature must be >= 0")) << temp.err;
+    const CliRun full = lowbit(dir, "run -c 16 -n 2 -m " + quoted(model) + " -p " +
+                                        quoted("a rather long prompt that does not fit into sixteen tokens of context"));
+    EXPECT_EQ(full.status, 1);
+    EXPECT_TRUE(contains(full.err, "context is full")) << full.err;
+    EXPECT_TRUE(contains(full.err, "(raise --ctx)")) << full.err;
+}
+
 TEST(ModelCli, ScoreMatchesPyTorchPerplexity) {
 #if defined(LOWBIT_SANITIZED)
     // 47k tokens take a minute under ASan; the release run checks the figure, and the

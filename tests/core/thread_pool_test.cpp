@@ -1,12 +1,14 @@
 // ThreadPool: every index of a parallel_for (every chunk of for_each_chunk) is visited exactly
-// once, chunk boundaries fall on multiples of the grain, and an exception in any part reaches the
-// caller.
+// once, chunk boundaries fall on multiples of the grain, an exception in any part reaches the
+// caller, two callers sharing a pool both get their work done, and a re-entrant call is refused.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
+#include "lowbit/error.hpp"
 #include "lowbit/thread_pool.hpp"
 
 namespace lowbit::test {
@@ -71,6 +73,49 @@ TEST(ThreadPool, ExceptionReachesTheCaller) {
         for (int64_t i = b; i < e; ++i) sum += i;
     });
     EXPECT_EQ(sum.load(), 45);
+}
+
+// Two threads sharing one pool: their jobs take turns, and each gets every one of its parts.
+TEST(ThreadPool, TwoCallersAtOnceEachGetTheirWholeJob) {
+    ThreadPool pool(2);
+    auto caller = [&](int64_t offset, int64_t& total) {
+        for (int round = 0; round < 200; ++round) {
+            std::atomic<int64_t> sum{0};
+            pool.parallel_for(1000, 7, [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) sum += i + offset;
+            });
+            total += sum.load();
+        }
+    };
+    int64_t a = 0, b = 0;
+    std::thread other([&] { caller(1, b); });
+    caller(0, a);
+    other.join();
+    EXPECT_EQ(a, 200 * 499500);
+    EXPECT_EQ(b, 200 * (499500 + 1000));
+}
+
+// A job that calls the pool running it would wait for itself: refused, on every thread.
+TEST(ThreadPool, ReentrantRunIsRefused) {
+    for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        std::atomic<int> refused{0};
+        pool.run([&](int, int) {
+            try {
+                pool.run([](int, int) {});
+            } catch (const Error& e) {
+                if (e.code() == ErrorCode::busy) ++refused;
+            }
+        });
+        EXPECT_EQ(refused.load(), threads);
+        // another pool may be used from inside a job
+        ThreadPool inner(1);
+        std::atomic<int> ran{0};
+        pool.run([&](int index, int) {
+            if (index == 0) inner.run([&](int, int) { ++ran; });
+        });
+        EXPECT_EQ(ran.load(), 1);
+    }
 }
 
 TEST(ThreadPool, RejectsBadThreadCounts) {

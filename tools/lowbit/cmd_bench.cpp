@@ -347,6 +347,8 @@ void add_bench_command(CLI::App& app) {
     generate->add_flag("!--no-bandwidth", g->measure_bandwidth,
                        "Skip measuring the read bandwidth after each tg run (1 GiB buffer)");
     generate->callback([g] { run_bench_generate(*g); });
+
+    add_bench_decode_command(bench);
 }
 
 }  // namespace lowbit::cli

@@ -16,6 +16,10 @@ void ModelOptions::add_to(CLI::App* cmd, bool with_ctx) {
                         "KV cache element type: f16 (as llama.cpp) or f32 (exact agreement with a float reference)")
             ->capture_default_str()
             ->check(CLI::IsMember({"f16", "f32"}, CLI::ignore_case));
+        cmd->add_option("-b,--batch-size", batch,
+                        "Prompt tokens per decode step (a longer prompt goes in chunks; the logits do not depend on it)")
+            ->capture_default_str()
+            ->check(CLI::Range(int64_t{1}, int64_t{65536}));
     }
     cmd->add_option("--head-type", head_type,
                     "Re-quantize the output head at load time: q8_0, q6_k or q4_0 (fewer bytes read per token)")
@@ -28,6 +32,7 @@ llm::SessionOptions ModelOptions::session_options() const {
     llm::SessionOptions o;
     o.n_ctx = ctx;
     o.kv_type = cache_type == "f32" || cache_type == "F32" ? llm::KvCacheType::f32 : llm::KvCacheType::f16;
+    o.max_batch = batch;
     return o;
 }
 

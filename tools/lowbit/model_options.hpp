@@ -19,6 +19,7 @@ struct ModelOptions {
     int64_t ctx = 0;  // 0: the model's training context (llama.cpp's -c 0)
     std::string head_type;  // "", q8_0, q6_k, q4_0
     std::string cache_type = "f16";
+    int64_t batch = 512;  // prompt tokens per decode step
 
     void add_to(CLI::App* cmd, bool with_ctx = true);
     int thread_count() const;
