@@ -173,11 +173,11 @@ void register_gemv(const WeightType& t) {
     }
 }
 
-// GEMM for prompt processing: 32 and 128 activation rows; MAC/s.
+// GEMM: a few tokens (a decode step of several sequences) and a prompt's 32 and 128; MAC/s.
 void register_gemm(const WeightType& t) {
     for (Shape s : kShapes) {
         if (s.cols % t.col_multiple != 0) continue;
-        for (int64_t tokens : {32, 128}) {
+        for (int64_t tokens : {4, 8, 16, 32, 128}) {
             for (const auto& [isa, level_name, k] : levels_with(t, [](const Kernels& k) { return k.gemm_i8; })) {
                 const GemmI8Fn fn = k.gemm_i8;
                 const std::string name = "gemm/" + std::string(t.name) + "/" + level_name + "/" +

@@ -121,6 +121,14 @@ inline I dot_i(I acc, B u, B s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
 }
+// Sums of products of small codes (u <= 4) by activations kept in int16 lanes (byte pairs) and
+// widened to int32 only now and then: without VNNI, dot_i widens at every step. Exact while a
+// lane's sum fits int16 (each add_small_w adds at most 2 * 4 * 128 = 1024 to it).
+constexpr bool kPairSums = !LOWBIT_VNNI;
+using W = __m256i;
+inline W zero_w() { return _mm256_setzero_si256(); }
+inline W add_small_w(W acc, B u, B s) { return _mm256_add_epi16(acc, _mm256_maddubs_epi16(u, s)); }
+inline I widen_add_i(I acc, W w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(w, _mm256_set1_epi16(1))); }
 inline I dot_ss_i(I acc, B a, B b) {
     const __m256i plo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(a)),
                                           _mm256_cvtepi8_epi16(_mm256_castsi256_si128(b)));  // pairs of bytes 0..15

@@ -116,6 +116,14 @@ inline I dot_i(I acc, B u, B s) {
     return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
 #endif
 }
+// The AVX2 vocabulary's int16 pair sums are not used at this level (its planar kernels keep
+// dot_i; the level without VNNI might gain from them too, unmeasured): the same names over
+// int32 lanes, so that generic code compiles.
+constexpr bool kPairSums = false;
+using W = I;
+inline W zero_w() { return zero_i(); }
+inline W add_small_w(W acc, B u, B s) { return dot_i(acc, u, s); }
+inline I widen_add_i(I acc, W w) { return add_i(acc, w); }
 // acc + per lane the sum of 4 products s8 * s8 (lane j: bytes 4j..4j+3), exact for any input.
 inline I dot_ss_i(I acc, B a, B b) {
     const __m512i plo = _mm512_madd_epi16(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(a)),

@@ -99,27 +99,77 @@ inline void rows_dot_f32(const uint8_t* rows, int64_t stride, int64_t cols, cons
     }
 }
 
-// Every token by rows [row_begin, row_end) read as four streams: a group of four rows stays in
-// cache while each token takes its dot products with it (the head of a decode step of several
-// sequences is read from memory once).
+// R rows (row i at rows + i * stride, output column y + i * y_row) by TT tokens (token t at
+// x + t * x_stride, output y[t * y_stride]): each weight vector converted once for the tokens,
+// each activation vector loaded once for the rows. Every (row, token) keeps rows_dot_f32's two
+// accumulators and steps, so its result has the bits of the GEMV.
+template <class T, int R, int TT>
+inline void rows_tokens_dot_f32(const uint8_t* rows, int64_t stride, int64_t cols, const float* x, int64_t x_stride,
+                                float* y, int64_t y_row, int64_t y_stride) {
+    using namespace simd;
+    const int64_t full = cols / (2 * kF) * (2 * kF);
+    F acc0[R][TT], acc1[R][TT];
+    for (int i = 0; i < R; ++i)
+        for (int t = 0; t < TT; ++t) acc0[i][t] = acc1[i][t] = zero_f();
+    for (int64_t k = 0; k < full; k += 2 * kF) {
+        F w0[R], w1[R];
+        for (int i = 0; i < R; ++i) {
+            w0[i] = T::load(rows + i * stride + k * T::kBytes);
+            w1[i] = T::load(rows + i * stride + (k + kF) * T::kBytes);
+        }
+        for (int t = 0; t < TT; ++t) {
+            const F x0 = load_f(x + t * x_stride + k), x1 = load_f(x + t * x_stride + k + kF);
+            for (int i = 0; i < R; ++i) {
+                acc0[i][t] = fma_f(w0[i], x0, acc0[i][t]);
+                acc1[i][t] = fma_f(w1[i], x1, acc1[i][t]);
+            }
+        }
+    }
+    for (int i = 0; i < R; ++i) {
+        const uint8_t* row = rows + i * stride;
+        for (int t = 0; t < TT; ++t) {
+            const float* xt = x + t * x_stride;
+            float s = hsum_f(add_f(acc0[i][t], acc1[i][t]));
+            for (int64_t k = full; k < cols; ++k) s += T::scalar(row + k * T::kBytes) * xt[k];
+            y[i * y_row + t * y_stride] = s;
+        }
+    }
+}
+
+// Every token by rows [row_begin, row_end) read as four streams. One token: four rows in step
+// (rows_dot_f32); several: rows in pairs by tokens in pairs, so that both the weights' f16
+// conversion and the activations' loads serve two products (the head of a decode step of
+// several sequences is read from memory once).
 template <class T>
 void gemm_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, int64_t tokens, int64_t x_stride,
               float* y, int64_t y_stride) {
     const int64_t row_bytes = w.cols * T::kBytes;
+    // rows first and first + step (R of them) by every token
+    const auto by_tokens = [&](auto r_count, int64_t first, int64_t step) {
+        constexpr int R = decltype(r_count)::value;
+        const uint8_t* rows = w.data + first * row_bytes;
+        float* out = y + (first - row_begin);
+        int64_t t = 0;
+        for (; t + 2 <= tokens; t += 2) {
+            rows_tokens_dot_f32<T, R, 2>(rows, step * row_bytes, w.cols, x + t * x_stride, x_stride, out + t * y_stride, step,
+                                         y_stride);
+        }
+        if (t < tokens) {
+            rows_tokens_dot_f32<T, R, 1>(rows, step * row_bytes, w.cols, x + t * x_stride, x_stride, out + t * y_stride, step,
+                                         y_stride);
+        }
+    };
     for_rows_as_four_streams(
         row_begin, row_end, row_bytes,
         [&](int64_t first, int64_t step) {
-            for (int64_t t = 0; t < tokens; ++t) {
-                rows_dot_f32<T, 4>(w.data + first * row_bytes, step * row_bytes, w.cols, x + t * x_stride,
-                                   y + t * y_stride + (first - row_begin), step);
+            if (tokens == 1) {
+                rows_dot_f32<T, 4>(w.data + first * row_bytes, step * row_bytes, w.cols, x, y + (first - row_begin), step);
+            } else {
+                by_tokens(planar::Index<2>{}, first, step);
+                by_tokens(planar::Index<2>{}, first + 2 * step, step);
             }
         },
-        [&](int64_t row) {
-            for (int64_t t = 0; t < tokens; ++t) {
-                rows_dot_f32<T, 1>(w.data + row * row_bytes, row_bytes, w.cols, x + t * x_stride,
-                                   y + t * y_stride + (row - row_begin), 1);
-            }
-        });
+        [&](int64_t row) { by_tokens(planar::Index<1>{}, row, 1); });
 }
 
 template <class T>

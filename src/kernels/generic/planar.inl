@@ -87,40 +87,86 @@ inline void fill_plane_by_element(const int8_t* xb, int64_t limit, int64_t code_
     }
 }
 
+// Chunks whose pair sums (simd::kPairSums) stay in int16 before they are widened: each chunk
+// adds kPlanes products of at most 2 * 4 * 128 per lane, and 16 planes stay below 2^15.
+template <class L>
+constexpr int64_t chunks_per_widening() {
+    return 16 / L::kPlanes;
+}
+
 // Integer sums sum_k u_k a_k of one block for R rows: row, row + step, ...
 template <class L, int R, bool UseShifted>
 inline void block_dot(const WeightView& w, int64_t row, int64_t step, int64_t block, const Shape<L>& s,
                       const int8_t* xpb, int32_t* out) {
     using namespace simd;
-    I acc[R][L::kPlanes];
-    for (int r = 0; r < R; ++r)
-        for (int l = 0; l < L::kPlanes; ++l) acc[r][l] = zero_i();
-    for (int64_t c = 0; c < s.chunks; ++c) {
-        const int64_t off = c * kW;
-        const int8_t* a = xpb + c * L::kPlanes * kW;
+    I total[R];
+    if constexpr (UseShifted) {
+        // VNNI: planes kept in place (one AND); the shift is undone per plane on the sums
+        I acc[R][L::kPlanes];
+        for (int r = 0; r < R; ++r)
+            for (int l = 0; l < L::kPlanes; ++l) acc[r][l] = zero_i();
+        for (int64_t c = 0; c < s.chunks; ++c) {
+            const int64_t off = c * kW;
+            const int8_t* a = xpb + c * L::kPlanes * kW;
+            for (int r = 0; r < R; ++r) {
+                const B wv = load_codes(L::codes(w, row + r * step, block) + off, s.code_bytes - off);
+                for_planes<L::kPlanes>([&](auto pl) {
+                    constexpr int P = decltype(pl)::value;
+                    acc[r][P] = dot_i(acc[r][P], L::template plane_shifted<P>(wv), load_b(a + P * kW));
+                });
+            }
+        }
         for (int r = 0; r < R; ++r) {
-            const B wv = load_codes(L::codes(w, row + r * step, block) + off, s.code_bytes - off);
+            total[r] = zero_i();
             for_planes<L::kPlanes>([&](auto pl) {
                 constexpr int P = decltype(pl)::value;
-                if constexpr (UseShifted) {
-                    acc[r][P] = dot_i(acc[r][P], L::template plane_shifted<P>(wv), load_b(a + P * kW));
-                } else {
-                    acc[r][P] = dot_i(acc[r][P], L::template plane<P>(wv), load_b(a + P * kW));
-                }
+                total[r] = add_i(total[r], L::template unshift<P>(acc[r][P]));
             });
         }
-    }
-    I total[R];
-    for (int r = 0; r < R; ++r) {
-        total[r] = zero_i();
-        for_planes<L::kPlanes>([&](auto pl) {
-            constexpr int P = decltype(pl)::value;
-            if constexpr (UseShifted) {
-                total[r] = add_i(total[r], L::template unshift<P>(acc[r][P]));
-            } else {
-                total[r] = add_i(total[r], acc[r][P]);
+    } else if constexpr (kPairSums) {
+        // int16 pair sums across planes and a few chunks, widened into total
+        W pairs[R];
+        for (int r = 0; r < R; ++r) {
+            total[r] = zero_i();
+            pairs[r] = zero_w();
+        }
+        for (int64_t c = 0; c < s.chunks; ++c) {
+            const int64_t off = c * kW;
+            const int8_t* a = xpb + c * L::kPlanes * kW;
+            for (int r = 0; r < R; ++r) {
+                const B wv = load_codes(L::codes(w, row + r * step, block) + off, s.code_bytes - off);
+                for_planes<L::kPlanes>([&](auto pl) {
+                    constexpr int P = decltype(pl)::value;
+                    pairs[r] = add_small_w(pairs[r], L::template plane<P>(wv), load_b(a + P * kW));
+                });
             }
-        });
+            if ((c + 1) % chunks_per_widening<L>() == 0 || c + 1 == s.chunks) {
+                for (int r = 0; r < R; ++r) {
+                    total[r] = widen_add_i(total[r], pairs[r]);
+                    pairs[r] = zero_w();
+                }
+            }
+        }
+    } else {
+        // one accumulator per plane: the dot products of a chunk do not wait on each other
+        I acc[R][L::kPlanes];
+        for (int r = 0; r < R; ++r)
+            for (int l = 0; l < L::kPlanes; ++l) acc[r][l] = zero_i();
+        for (int64_t c = 0; c < s.chunks; ++c) {
+            const int64_t off = c * kW;
+            const int8_t* a = xpb + c * L::kPlanes * kW;
+            for (int r = 0; r < R; ++r) {
+                const B wv = load_codes(L::codes(w, row + r * step, block) + off, s.code_bytes - off);
+                for_planes<L::kPlanes>([&](auto pl) {
+                    constexpr int P = decltype(pl)::value;
+                    acc[r][P] = dot_i(acc[r][P], L::template plane<P>(wv), load_b(a + P * kW));
+                });
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            total[r] = zero_i();
+            for (int l = 0; l < L::kPlanes; ++l) total[r] = add_i(total[r], acc[r][l]);
+        }
     }
     if constexpr (R == 4) {
         hsum4_i(total[0], total[1], total[2], total[3], out);  // block formats reduce per block: one tree for 4 rows
@@ -201,20 +247,29 @@ inline void rows_by_token(const WeightView& w, int64_t row, int64_t step, const 
     }
 }
 
-// Four rows (row + r * step) by four tokens: each plane decoded once and used four times. The
+// Rows in a tile of rows_by_four_tokens: four where the vector registers hold the 16
+// accumulators (AVX-512, NEON: 32 registers), else one (AVX2: 16).
+constexpr int kTileRows = simd::kW == 32 ? 1 : 4;
+
+// R rows (row + r * step) by four tokens: each plane decoded once and used four times. The
 // integer sums of a block are reduced per (row, token) and then take the float steps above, so
 // every output has the bits of rows_by_token.
-template <class L>
+template <class L, int R>
 inline void rows_by_four_tokens(const WeightView& w, int64_t row, int64_t step, const Shape<L>& s, const Token* a,
                                 float* y, int64_t y_stride) {
     using namespace simd;
-    constexpr int R = 4, T = 4;
+    constexpr int T = 4;
     I acc[R][T];
     int32_t whole[R][T] = {};
     float facc[R][T] = {};
     for (int64_t b = 0; b < s.blocks; ++b) {
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) acc[r][t] = zero_i();
+        W pairs[R][T];
+        for (int r = 0; r < R; ++r) {
+            for (int t = 0; t < T; ++t) {
+                acc[r][t] = zero_i();
+                pairs[r][t] = zero_w();
+            }
+        }
         for (int64_t c = 0; c < s.chunks; ++c) {
             const int64_t off = c * kW;
             B wv[R];
@@ -225,9 +280,25 @@ inline void rows_by_four_tokens(const WeightView& w, int64_t row, int64_t step, 
                 for (int r = 0; r < R; ++r) p[r] = L::template plane<P>(wv[r]);
                 for (int t = 0; t < T; ++t) {
                     const B av = load_b(a[t].xp + b * s.block_stride + (c * L::kPlanes + P) * kW);
-                    for (int r = 0; r < R; ++r) acc[r][t] = dot_i(acc[r][t], p[r], av);
+                    for (int r = 0; r < R; ++r) {
+                        if constexpr (kPairSums) {
+                            pairs[r][t] = add_small_w(pairs[r][t], p[r], av);
+                        } else {
+                            acc[r][t] = dot_i(acc[r][t], p[r], av);
+                        }
+                    }
                 }
             });
+            if constexpr (kPairSums) {
+                if ((c + 1) % chunks_per_widening<L>() == 0 || c + 1 == s.chunks) {
+                    for (int r = 0; r < R; ++r) {
+                        for (int t = 0; t < T; ++t) {
+                            acc[r][t] = widen_add_i(acc[r][t], pairs[r][t]);
+                            pairs[r][t] = zero_w();
+                        }
+                    }
+                }
+            }
         }
         for (int r = 0; r < R; ++r) {
             int32_t isum[T];
@@ -267,14 +338,20 @@ void gemm_packed(const WeightView& w, int64_t row_begin, int64_t row_end, const 
         int64_t t = 0;
         for (; t + 4 <= tokens; t += 4) {
             const Token a[4] = {token(s, p, t), token(s, p, t + 1), token(s, p, t + 2), token(s, p, t + 3)};
-            rows_by_four_tokens<L>(w, first, step, s, a, out + t * y_stride, y_stride);
+            for (int r = 0; r < 4; r += kTileRows) {
+                rows_by_four_tokens<L, kTileRows>(w, first + r * step, step, s, a, out + r * step + t * y_stride, y_stride);
+            }
         }
         for (; t < tokens; ++t) rows_by_token<L, 4>(w, first, step, s, token(s, p, t), out + t * y_stride);
     };
     const auto one = [&](int64_t row) {
-        for (int64_t t = 0; t < tokens; ++t) {
-            rows_by_token<L, 1>(w, row, 1, s, token(s, p, t), y + t * y_stride + (row - row_begin));
+        float* out = y + (row - row_begin);
+        int64_t t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            const Token a[4] = {token(s, p, t), token(s, p, t + 1), token(s, p, t + 2), token(s, p, t + 3)};
+            rows_by_four_tokens<L, 1>(w, row, 1, s, a, out + t * y_stride, y_stride);
         }
+        for (; t < tokens; ++t) rows_by_token<L, 1>(w, row, 1, s, token(s, p, t), out + t * y_stride);
     };
     for_rows_as_four_streams(row_begin, row_end, row_bytes, four, one);
 }

@@ -108,6 +108,13 @@ inline I dot_ss_i(I acc, B a, B b) {
 }
 // u8 * s8 with u <= 127: the same signed product.
 inline I dot_i(I acc, B u, B s) { return dot_ss_i(acc, u, s); }
+// The AVX2 vocabulary's int16 pair sums are not used at this level (sdot, or its emulation,
+// already sums in int32): the same names over int32 lanes, so that generic code compiles.
+constexpr bool kPairSums = false;
+using W = I;
+inline W zero_w() { return zero_i(); }
+inline W add_small_w(W acc, B u, B s) { return dot_i(acc, u, s); }
+inline I widen_add_i(I acc, W w) { return add_i(acc, w); }
 // Q6_K: a block's 16 scales (one per 16 elements), for dot_q6_k_i.
 struct Q6kScales {
     const int8_t* p;
