@@ -16,7 +16,7 @@ namespace lowbit::llm {
 
 struct GenerateStats {
     int64_t prompt_tokens = 0;
-    double prompt_seconds = 0;       // prefill
+    double prompt_seconds = 0;  // prefill
     int64_t generated_tokens = 0;
     double decode_seconds = 0;       // the generation loop after the first token
     double first_token_seconds = 0;  // prompt start to first sampled token

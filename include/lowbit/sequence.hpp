@@ -33,9 +33,9 @@ enum class StopReason { end_of_generation, stop_string, budget, context_full, ca
 std::string_view stop_reason_name(StopReason reason);
 
 struct StepResult {
-    int32_t token = -1;  // the sampled token (-1 when none was: cancelled, or a budget of 0)
-    std::string text;    // what became printable with it (may be empty)
-    bool done = false;   // no more steps: do not evaluate `token` (unless the caller wants to)
+    int32_t token = -1;                      // the sampled token (-1 when none was: cancelled, or a budget of 0)
+    std::string text;                        // what became printable with it (may be empty)
+    bool done = false;                       // no more steps: do not evaluate `token` (unless the caller wants to)
     StopReason reason = StopReason::budget;  // why, when done
 };
 
@@ -58,7 +58,7 @@ public:
     StopReason reason() const { return reason_; }
     const std::vector<int32_t>& prompt() const { return prompt_; }
     const std::vector<int32_t>& generated() const { return generated_; }  // end-of-generation token excluded
-    const std::string& text() const { return text_; }                      // everything released so far
+    const std::string& text() const { return text_; }                     // everything released so far
 
 private:
     // Text waits here until it can no longer be part of a stop string.

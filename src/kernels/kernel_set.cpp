@@ -95,12 +95,18 @@ Kernels kernel_variant(const WeightType& type, Isa isa, std::string_view name) {
 
 std::string_view kernel_op_name(KernelOp op) {
     switch (op) {
-        case KernelOp::dequantize: return "dequantize";
-        case KernelOp::pack: return "pack";
-        case KernelOp::gemm_packed: return "gemm_packed";
-        case KernelOp::gemm_i8: return "gemm_i8";
-        case KernelOp::gemv_f32: return "gemv_f32";
-        case KernelOp::gemm_f32: return "gemm_f32";
+        case KernelOp::dequantize:
+            return "dequantize";
+        case KernelOp::pack:
+            return "pack";
+        case KernelOp::gemm_packed:
+            return "gemm_packed";
+        case KernelOp::gemm_i8:
+            return "gemm_i8";
+        case KernelOp::gemv_f32:
+            return "gemv_f32";
+        case KernelOp::gemm_f32:
+            return "gemm_f32";
     }
     return "?";
 }

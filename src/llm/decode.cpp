@@ -72,8 +72,8 @@ std::vector<std::pair<int, int64_t>> check_batch(const Model& model, const Batch
         auto it = std::find_if(next.begin(), next.end(), [&](const auto& e) { return e.first == t.sequence; });
         if (it == next.end()) it = next.insert(next.end(), {t.sequence, kv.length(t.sequence)});
         if (t.position != it->second) {
-            fail_field("position", "decode: token ", i, " of the batch: sequence ", t.sequence, " position ", t.position,
-                       ", expected ", it->second, " (positions follow what the cache holds, in order)");
+            fail_field("position", "decode: token ", i, " of the batch: sequence ", t.sequence, " position ",
+                       t.position, ", expected ", it->second, " (positions follow what the cache holds, in order)");
         }
         ++it->second;
     }
@@ -109,13 +109,18 @@ void rope_and_cache(Step& s, std::size_t layer) {
         for (int64_t t = t0; t < t1; ++t) {
             const float* cos_t = s.b.cos.data() + t * half;
             const float* sin_t = s.b.sin.data() + t * half;
-            for (int64_t head = 0; head < h.n_head; ++head) rope(s.b.q.data() + t * q_dim + head * hd, h.rope_dim, cos_t, sin_t);
-            for (int64_t head = 0; head < h.n_head_kv; ++head) rope(s.b.k.data() + t * kv_dim + head * hd, h.rope_dim, cos_t, sin_t);
+            for (int64_t head = 0; head < h.n_head; ++head)
+                rope(s.b.q.data() + t * q_dim + head * hd, h.rope_dim, cos_t, sin_t);
+            for (int64_t head = 0; head < h.n_head_kv; ++head)
+                rope(s.b.k.data() + t * kv_dim + head * hd, h.rope_dim, cos_t, sin_t);
             const BatchToken& token = s.tokens[static_cast<std::size_t>(t)];
-            const int64_t page = token.position / KvCache::kPagePositions, row = token.position % KvCache::kPagePositions;
+            const int64_t page = token.position / KvCache::kPagePositions,
+                          row = token.position % KvCache::kPagePositions;
             const auto l = static_cast<int64_t>(layer);
-            uint8_t* k = s.kv.keys(token.sequence, page, l) + static_cast<std::size_t>(row * kv_dim) * s.kv.element_bytes();
-            uint8_t* v = s.kv.values(token.sequence, page, l) + static_cast<std::size_t>(row * kv_dim) * s.kv.element_bytes();
+            uint8_t* k =
+                s.kv.keys(token.sequence, page, l) + static_cast<std::size_t>(row * kv_dim) * s.kv.element_bytes();
+            uint8_t* v =
+                s.kv.values(token.sequence, page, l) + static_cast<std::size_t>(row * kv_dim) * s.kv.element_bytes();
             if (s.kv.type() == KvCacheType::f32) {
                 std::copy_n(s.b.k.data() + t * kv_dim, kv_dim, reinterpret_cast<float*>(k));
                 std::copy_n(s.b.v.data() + t * kv_dim, kv_dim, reinterpret_cast<float*>(v));
@@ -147,7 +152,8 @@ void layer_forward(Step& s, std::size_t layer) {
 
     // attention
     s.per_token([&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) rms_norm(b.x.data() + t * d, L.attn_norm.data(), d, h.rms_eps, b.h.data() + t * d);
+        for (int64_t t = t0; t < t1; ++t)
+            rms_norm(b.x.data() + t * d, L.attn_norm.data(), d, h.rms_eps, b.h.data() + t * d);
     });
     multiply(s, {{&L.q, b.q.data(), q_dim}, {&L.k, b.k.data(), kv_dim}, {&L.v, b.v.data(), kv_dim}}, b.h.data(), d);
     rope_and_cache(s, layer);
@@ -155,7 +161,8 @@ void layer_forward(Step& s, std::size_t layer) {
     if (h.sub_norms) {
         s.per_token([&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) {
-                rms_norm(b.attn.data() + t * q_dim, L.attn_sub_norm.data(), q_dim, h.rms_eps, b.attn.data() + t * q_dim);
+                rms_norm(b.attn.data() + t * q_dim, L.attn_sub_norm.data(), q_dim, h.rms_eps,
+                         b.attn.data() + t * q_dim);
             }
         });
     }
@@ -164,7 +171,8 @@ void layer_forward(Step& s, std::size_t layer) {
     // residual, then the feed-forward norm
     s.per_token([&](int64_t t0, int64_t t1) {
         for (int64_t i = t0 * d; i < t1 * d; ++i) b.x[i] += b.h[i];
-        for (int64_t t = t0; t < t1; ++t) rms_norm(b.x.data() + t * d, L.ffn_norm.data(), d, h.rms_eps, b.h.data() + t * d);
+        for (int64_t t = t0; t < t1; ++t)
+            rms_norm(b.x.data() + t * d, L.ffn_norm.data(), d, h.rms_eps, b.h.data() + t * d);
     });
     multiply(s, {{&L.gate, b.gate.data(), ff}, {&L.up, b.up.data(), ff}}, b.h.data(), d);
     s.per_token([&](int64_t t0, int64_t t1) {
@@ -212,11 +220,14 @@ std::span<const float> head(Step& s) {
         const TypeKernelSet& k = s.kernels[*w.type];
         b.chunks.clear();
         if (m <= kHeadTokenBlock) {
-            guided_chunks(vocab, s.pool.size(), kRowGrain, [&](int64_t r0, int64_t r1) { b.chunks.push_back({0, r0, r1}); });
+            guided_chunks(vocab, s.pool.size(), kRowGrain, [&](int64_t r0, int64_t r1) {
+                b.chunks.push_back({0, r0, r1});
+            });
         } else {
             // many tokens (scoring a text): rows in small chunks that stay in cache while every
             // block of tokens passes over them
-            for (int64_t r0 = 0; r0 < vocab; r0 += 2 * kRowGrain) b.chunks.push_back({0, r0, std::min(vocab, r0 + 2 * kRowGrain)});
+            for (int64_t r0 = 0; r0 < vocab; r0 += 2 * kRowGrain)
+                b.chunks.push_back({0, r0, std::min(vocab, r0 + 2 * kRowGrain)});
         }
         s.pool.for_each_chunk(static_cast<int64_t>(b.chunks.size()), [&](int64_t c) {
             const RowChunk& rc = b.chunks[static_cast<std::size_t>(c)];

@@ -27,7 +27,8 @@ KvCache::Sequence& KvCache::checked(int sequence, const char* what) {
 
 const KvCache::Sequence& KvCache::checked(int sequence, const char* what) const {
     if (sequence < 0 || sequence >= options_.max_sequences) {
-        fail_field("sequence", what, ": sequence ", sequence, " is out of range (0 .. ", options_.max_sequences - 1, ")");
+        fail_field("sequence", what, ": sequence ", sequence, " is out of range (0 .. ", options_.max_sequences - 1,
+                   ")");
     }
     const Sequence& s = sequences_[static_cast<std::size_t>(sequence)];
     if (!s.in_use) fail_field("sequence", what, ": sequence ", sequence, " is not allocated");
@@ -99,7 +100,8 @@ void KvCache::set_length(int sequence, int64_t n) {
 void KvCache::copy_prefix(int src, int dst, int64_t n) {
     const Sequence& from = checked(src, "copy_prefix");
     checked(dst, "copy_prefix");
-    if (n < 0 || n > from.length) fail_field("position", "copy_prefix: ", n, " positions, but sequence ", src, " holds ", from.length);
+    if (n < 0 || n > from.length)
+        fail_field("position", "copy_prefix: ", n, " positions, but sequence ", src, " holds ", from.length);
     if (src == dst) {
         truncate(dst, n);
         return;

@@ -56,7 +56,8 @@ void multiply(Step& s, std::initializer_list<Product> products, const float* inp
     const kernels::CoreKernels& core = s.kernels.core();
     s.per_token([&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
-            b.act_scale[t] = core.quantize_activation_row(input + t * in_dim, in_dim, b.qact.data() + t * in_dim, &b.act_sum[t]);
+            b.act_scale[t] =
+                core.quantize_activation_row(input + t * in_dim, in_dim, b.qact.data() + t * in_dim, &b.act_sum[t]);
         }
     });
     const ActivationsI8 x{b.qact.data(), s.n, in_dim, in_dim, b.act_scale.data(), b.act_sum.data()};
@@ -90,8 +91,9 @@ void multiply(Step& s, std::initializer_list<Product> products, const float* inp
     for (std::size_t i = 0; i < planned; ++i) {
         // the AMX tiles take rows 32 at a time; the others 4 (and 16 keeps chunks cache-friendly)
         const int64_t grain = plan[i].kernels->min_tokens > 1 ? 2 * kRowGrain : kRowGrain;
-        guided_chunks(plan[i].product->out_dim, s.pool.size(), grain,
-                      [&](int64_t r0, int64_t r1) { chunks.push_back({i, r0, r1}); });
+        guided_chunks(plan[i].product->out_dim, s.pool.size(), grain, [&](int64_t r0, int64_t r1) {
+            chunks.push_back({i, r0, r1});
+        });
     }
     s.pool.for_each_chunk(static_cast<int64_t>(chunks.size()), [&](int64_t c) {
         const RowChunk& rc = chunks[static_cast<std::size_t>(c)];

@@ -8,11 +8,16 @@ namespace lowbit::llm {
 
 std::string_view stop_reason_name(StopReason reason) {
     switch (reason) {
-        case StopReason::end_of_generation: return "end_of_generation";
-        case StopReason::stop_string: return "stop_string";
-        case StopReason::budget: return "budget";
-        case StopReason::context_full: return "context_full";
-        case StopReason::cancelled: return "cancelled";
+        case StopReason::end_of_generation:
+            return "end_of_generation";
+        case StopReason::stop_string:
+            return "stop_string";
+        case StopReason::budget:
+            return "budget";
+        case StopReason::context_full:
+            return "context_full";
+        case StopReason::cancelled:
+            return "cancelled";
     }
     return "?";
 }
@@ -28,12 +33,13 @@ Sequence::Sequence(const Tokenizer& tokenizer, std::span<const int32_t> prompt, 
       decoder_(tokenizer, /*skip_control=*/true) {
     if (prompt.empty()) fail_field("prompt", "the prompt has no tokens");
     if (static_cast<int64_t>(prompt.size()) > positions_left) {
-        fail_as(ErrorCode::context_full, "context is full: the prompt has ", prompt.size(), " tokens, the context has room for ",
-                positions_left);
+        fail_as(ErrorCode::context_full, "context is full: the prompt has ", prompt.size(),
+                " tokens, the context has room for ", positions_left);
     }
     for (int32_t id : prompt_) {
         if (id < 0 || id >= tokenizer.vocab_size()) {
-            fail_field("prompt", "prompt token id ", id, " is out of range (vocabulary of ", tokenizer.vocab_size(), ")");
+            fail_field("prompt", "prompt token id ", id, " is out of range (vocabulary of ", tokenizer.vocab_size(),
+                       ")");
         }
     }
     for (const std::string& s : options_.stop) longest_stop_ = std::max(longest_stop_, s.size());

@@ -23,8 +23,8 @@ void Session::eval(std::span<const int32_t> tokens, std::vector<float>& logits, 
     const auto n = static_cast<int64_t>(tokens.size());
     if (n == 0) fail_field("tokens", "eval: no tokens");
     if (n_past() + n > n_ctx()) {
-        fail_as(ErrorCode::context_full, "context is full: ", n_past(), " tokens + ", n, " new exceed the context size ",
-                n_ctx());
+        fail_as(ErrorCode::context_full, "context is full: ", n_past(), " tokens + ", n,
+                " new exceed the context size ", n_ctx());
     }
     const int64_t vocab = model_.hp().n_vocab;
     logits.resize(static_cast<std::size_t>((all_logits ? n : 1) * vocab));

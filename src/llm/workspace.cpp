@@ -1,12 +1,14 @@
+#include "workspace.hpp"
+
 #include <algorithm>
 
 #include "lowbit/error.hpp"
-#include "workspace.hpp"
 
 namespace lowbit::llm {
 
 Workspace::Workspace(const Model& model, int64_t max_tokens) : buffers_(std::make_unique<Buffers>()) {
-    if (max_tokens < 1 || max_tokens > 65536) fail_field("batch", "workspace: ", max_tokens, " tokens per batch is out of range (1 .. 65536)");
+    if (max_tokens < 1 || max_tokens > 65536)
+        fail_field("batch", "workspace: ", max_tokens, " tokens per batch is out of range (1 .. 65536)");
     const HyperParameters& h = model.hp();
     const int64_t q_dim = h.n_head * h.head_dim, kv_dim = h.n_head_kv * h.head_dim;
     const int64_t widest = std::max({h.n_embd, q_dim, h.n_ff});

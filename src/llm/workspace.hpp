@@ -30,7 +30,7 @@ struct Workspace::Buffers {
     std::vector<float> scores;           // attention: per thread, one row per head of a GQA group
     std::vector<float> head_input;       // the normed rows of the tokens that want logits
     std::vector<float> logits;
-    std::vector<float> cos, sin;         // rotary tables, per token
+    std::vector<float> cos, sin;  // rotary tables, per token
     std::vector<RowChunk> chunks;
     KernelCounters counters;
 };

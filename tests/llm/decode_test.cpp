@@ -2,16 +2,17 @@
 // (alone, among other sequences' tokens, inside a prefill chunk of any size, on 1 or 2 threads),
 // for every weight type as the linears and at every level this machine runs; and the KV cache's
 // sequence operations (copy_prefix, truncate, free) and the batch's errors.
+#include "lowbit/decode.hpp"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <unistd.h>
 
 #include "kernels/kernel_check.hpp"
-#include "lowbit/decode.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/model_writer.hpp"
 #include "lowbit/session.hpp"
@@ -38,12 +39,13 @@ llm::ModelShape tiny_shape() {
 
 std::filesystem::path model_file(TypeId linear, const std::string& tag) {
     static const ReferenceModel ref = make_reference_model(tiny_shape(), 23);
-    const auto path = std::filesystem::temp_directory_path() /
-                      ("lowbit_decode_" + tag + "_" + std::to_string(::getpid()) + ".gguf");
+    const auto path =
+        std::filesystem::temp_directory_path() / ("lowbit_decode_" + tag + "_" + std::to_string(::getpid()) + ".gguf");
     llm::ModelTypes types;
     types.linear = linear;
-    llm::write_model(path, ref.shape, types, [&](const std::string& name, int64_t, int64_t) { return ref.tensors.at(name); },
-                     Metadata());
+    llm::write_model(
+        path, ref.shape, types, [&](const std::string& name, int64_t, int64_t) { return ref.tensors.at(name); },
+        Metadata());
     return path;
 }
 
@@ -185,7 +187,8 @@ TEST(Session, PromptAtOnceEqualsTokenByToken) {
         std::vector<float> all, last;
         session.eval(prompt, all, /*all_logits=*/true);
         for (std::size_t i = 0; i < prompt.size(); ++i) {
-            EXPECT_TRUE(same_bits(std::span<const float>(all).subspan(i * kVocab, kVocab), want[i])) << chunk << " " << i;
+            EXPECT_TRUE(same_bits(std::span<const float>(all).subspan(i * kVocab, kVocab), want[i]))
+                << chunk << " " << i;
         }
         session.reset();
         session.eval(prompt, last);

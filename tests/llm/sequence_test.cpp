@@ -1,5 +1,7 @@
 // Sequence (sequence.hpp): one request's stop rules, text release and cancellation, driven by
 // logits made to pick given tokens, with the bundled model's tokenizer.
+#include "lowbit/sequence.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,7 +9,6 @@
 
 #include "lowbit/error.hpp"
 #include "lowbit/gguf_reader.hpp"
-#include "lowbit/sequence.hpp"
 
 namespace lowbit::test {
 namespace {

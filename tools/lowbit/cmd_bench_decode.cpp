@@ -50,7 +50,8 @@ double time_steps(const llm::Model& model, ThreadPool& pool, int sequences, cons
         const int id = kv.allocate();
         std::vector<int32_t> prompt(static_cast<std::size_t>(o.prompt));
         for (std::size_t i = 0; i < prompt.size(); ++i) {
-            prompt[i] = static_cast<int32_t>((i * 7919 + 13 + static_cast<std::size_t>(s) * 104729) % static_cast<std::size_t>(vocab));
+            prompt[i] = static_cast<int32_t>((i * 7919 + 13 + static_cast<std::size_t>(s) * 104729) %
+                                             static_cast<std::size_t>(vocab));
         }
         batch.clear();
         batch.add_sequence(prompt, id, 0);
@@ -62,7 +63,8 @@ double time_steps(const llm::Model& model, ThreadPool& pool, int sequences, cons
         for (int s = 0; s < sequences; ++s) batch.add(next[static_cast<std::size_t>(s)], s, o.prompt + step, true);
         const std::span<const float> logits = llm::decode(model, batch, kv, ws, pool);
         for (int s = 0; s < sequences; ++s) {
-            next[static_cast<std::size_t>(s)] = argmax(logits.subspan(static_cast<std::size_t>(s * vocab), static_cast<std::size_t>(vocab)));
+            next[static_cast<std::size_t>(s)] =
+                argmax(logits.subspan(static_cast<std::size_t>(s * vocab), static_cast<std::size_t>(vocab)));
         }
     }
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -88,9 +90,12 @@ void run_bench_decode(const BenchDecodeOptions& o) {
     }
     const double base = rows.front().sequences == 1 ? median(rows.front().aggregate) : 0.0;
     if (o.json) {
-        nlohmann::json j = {{"model", o.model.model}, {"threads", pool.size()},
+        nlohmann::json j = {{"model", o.model.model},
+                            {"threads", pool.size()},
                             {"isa", std::string(isa_name(model.kernels().isa()))},
-                            {"prompt_tokens", o.prompt}, {"steps", o.steps}, {"build", llm::build_description()}};
+                            {"prompt_tokens", o.prompt},
+                            {"steps", o.steps},
+                            {"build", llm::build_description()}};
         for (const Row& r : rows) {
             j["rows"].push_back({{"sequences", r.sequences},
                                  {"aggregate_tokens_per_second", r.aggregate},
@@ -127,8 +132,12 @@ void add_bench_decode_command(CLI::App* bench) {
     cmd->add_option("-p,--n-prompt", o->prompt, "Prompt tokens per sequence (not timed)")
         ->capture_default_str()
         ->check(CLI::Range(int64_t{1}, int64_t{4096}));
-    cmd->add_option("-n,--n-steps", o->steps, "Timed steps")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
-    cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")->capture_default_str()->check(CLI::Range(1, 100));
+    cmd->add_option("-n,--n-steps", o->steps, "Timed steps")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t{1}, int64_t{4096}));
+    cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100));
     cmd->add_flag("--json", o->json, "Print JSON");
     cmd->callback([o] { run_bench_decode(*o); });
 }

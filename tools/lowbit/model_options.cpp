@@ -10,7 +10,8 @@ void ModelOptions::add_to(CLI::App* cmd, bool with_ctx) {
         ->check(CLI::Range(0, 1024));
     if (with_ctx) {
         cmd->add_option("-c,--ctx", ctx,
-                        "Context size in tokens; the f16 KV cache is sized by it (default: the model's training context)")
+                        "Context size in tokens: the most the sequence holds (its KV cache grows up to it; "
+                        "default: the model's training context)")
             ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
         cmd->add_option("--cache-type", cache_type,
                         "KV cache element type: f16 (as llama.cpp) or f32 (exact agreement with a float reference)")

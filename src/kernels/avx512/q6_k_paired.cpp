@@ -41,9 +41,9 @@ inline I block_lanes(I acc, const uint8_t* blk, const int8_t* paired_a, Q6kScale
     };
     for (int m = 0; m < 4; ++m) {
         // int16 lane k (elements of lanes 2k, 2k + 1): scale 2 m + (k / 8) % 2, plus 8 for k >= 16
-        const __m512i index = _mm512_add_epi16(
-            _mm512_set1_epi16(static_cast<short>(2 * m)),
-            _mm512_set_epi16(9, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
+        const __m512i index = _mm512_add_epi16(_mm512_set1_epi16(static_cast<short>(2 * m)),
+                                               _mm512_set_epi16(9, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8, 1, 1, 1,
+                                                                1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
         const __m512i pairs = _mm512_maddubs_epi16(u[m], _mm512_loadu_si512(paired_a + 64 * m));  // u <= 63: exact
 #if LOWBIT_VNNI
         acc = _mm512_dpwssd_epi32(acc, pairs, _mm512_permutexvar_epi16(index, sc));
@@ -87,8 +87,8 @@ void gemm_packed(const WeightView& w, int64_t row_begin, int64_t row_end, const 
         const auto* paired = reinterpret_cast<const int8_t*>(sums32) + sums_bytes(w.cols);
         const uint8_t* blk = row + kBlockBytes * b;
         const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
-        const int32_t isum = q6_k::minus_offsets_sum(block_lanes(zero_i(), blk, paired + kBlock * b, load_q6_k_scales(sc)),
-                                                     sc, sums32 + 16 * b);
+        const int32_t isum = q6_k::minus_offsets_sum(
+            block_lanes(zero_i(), blk, paired + kBlock * b, load_q6_k_scales(sc)), sc, sums32 + 16 * b);
         return q6_k::block_term(blk, isum);
     };
     // Four rows in step, one from each stream (with this decode they read faster from memory
