@@ -9,6 +9,9 @@ packages=(
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpcre2-dev
   libssl-dev  # sha256 of model headers in run receipts (OpenSSL's libcrypto)
+  libcpp-httplib-dev  # `lowbit serve`
+  # the server's tests: a real browser for the chat page, and a load generator
+  chromium chromium-driver python3-selenium wrk
   # NEON kernels: cross-compiled for AArch64 and run under qemu-user (also used to run the
   # x86 scalar fallback on an emulated CPU without AVX)
   g++-aarch64-linux-gnu qemu-user

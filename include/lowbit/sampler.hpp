@@ -15,7 +15,11 @@ struct SamplingParams {
     float top_p = 0.95f;       // 1: off
     float min_p = 0.05f;       // 0: off
     float repeat_penalty = 1.0f;  // 1: off; divides positive logits (multiplies negative ones)
-    int repeat_last_n = 64;       // how many recent tokens the penalty looks at
+    // OpenAI's additive penalties (0: off): logit -= frequency * count + presence * (count > 0),
+    // count over the same recent tokens (llama.cpp's rule, after the repetition penalty).
+    float frequency_penalty = 0.0f;
+    float presence_penalty = 0.0f;
+    int repeat_last_n = 64;  // how many recent tokens the penalties look at
     uint64_t seed = 0;
 };
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "lowbit/error.hpp"
 
@@ -16,22 +16,33 @@ void validate(const SamplingParams& p) {
     if (!(p.repeat_penalty > 0.0f) || !std::isfinite(p.repeat_penalty)) {
         fail_field("repeat_penalty", "repeat_penalty must be > 0 (got ", p.repeat_penalty, ")");
     }
+    if (!(std::fabs(p.frequency_penalty) <= 2.0f)) {
+        fail_field("frequency_penalty", "frequency_penalty must be in [-2, 2] (got ", p.frequency_penalty, ")");
+    }
+    if (!(std::fabs(p.presence_penalty) <= 2.0f)) {
+        fail_field("presence_penalty", "presence_penalty must be in [-2, 2] (got ", p.presence_penalty, ")");
+    }
     if (p.repeat_last_n < 0) fail_field("repeat_last_n", "repeat_last_n must be >= 0 (got ", p.repeat_last_n, ")");
 }
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) { validate(params); }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
-    // repetition penalty over the distinct recent tokens (llama.cpp's rule)
-    if (params_.repeat_penalty != 1.0f && params_.repeat_last_n > 0) {
+    // repetition penalty over the distinct recent tokens, then the additive ones (llama.cpp's rules)
+    const bool additive = params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f;
+    if ((params_.repeat_penalty != 1.0f || additive) && params_.repeat_last_n > 0) {
         const std::size_t from = history.size() > static_cast<std::size_t>(params_.repeat_last_n)
                                      ? history.size() - static_cast<std::size_t>(params_.repeat_last_n)
                                      : 0;
-        std::unordered_set<int32_t> seen(history.begin() + static_cast<std::ptrdiff_t>(from), history.end());
-        for (int32_t id : seen) {
+        std::unordered_map<int32_t, int> counts;
+        for (std::size_t i = from; i < history.size(); ++i) ++counts[history[i]];
+        for (const auto& [id, count] : counts) {
             if (id < 0 || static_cast<std::size_t>(id) >= logits.size()) continue;
             float& l = logits[static_cast<std::size_t>(id)];
-            l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
+            if (params_.repeat_penalty != 1.0f) l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
+            if (additive) {
+                l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+            }
         }
     }
     if (params_.temperature == 0.0f) {

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
     lowbit::cli::add_convert_command(app);
     lowbit::cli::add_bench_command(app);
     lowbit::cli::add_tokenize_command(app);
+#if defined(LOWBIT_HAVE_SERVER)
+    lowbit::cli::add_serve_command(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
