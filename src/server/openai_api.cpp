@@ -3,6 +3,7 @@
 #include <chrono>
 #include <random>
 
+#include "../io/utf8.hpp"
 #include "lowbit/chat.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/stream_decoder.hpp"
@@ -16,16 +17,36 @@ using nlohmann::json;
     throw ApiError(400, "invalid_request_error", message, param, code);
 }
 
+// Every string of the request (keys too) must be UTF-8: the parser takes any bytes.
+void check_utf8(const json& j, const std::string& where) {
+    if (j.is_string()) {
+        if (const auto at = io::find_invalid_utf8(j.get_ref<const std::string&>())) {
+            bad(where, "'" + where + "' is not valid UTF-8 (byte " + std::to_string(*at) + ")");
+        }
+    } else if (j.is_array()) {
+        for (std::size_t i = 0; i < j.size(); ++i) check_utf8(j[i], where + "[" + std::to_string(i) + "]");
+    } else if (j.is_object()) {
+        for (const auto& [key, value] : j.items()) {
+            if (io::find_invalid_utf8(key)) bad(where, "a field name is not valid UTF-8");
+            check_utf8(value, where.empty() ? key : where + "." + key);
+        }
+    }
+}
+
 json parse_object(const std::string& body) {
     json j;
     try {
         j = json::parse(body);
     } catch (const json::parse_error& e) {
-        bad("", std::string("the request body is not valid JSON (or not UTF-8): ") + e.what());
+        bad("", std::string("the request body is not valid JSON: ") + e.what());
     }
     if (!j.is_object()) bad("", "the request body must be a JSON object");
+    check_utf8(j, "");
     return j;
 }
+
+// Text produced here is UTF-8 already; replacing what is not can only help a client.
+std::string dumps(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 const json* field(const json& j, const char* key) {
     const auto it = j.find(key);
@@ -135,7 +156,7 @@ std::string error_body(int status, const std::string& type, const std::string& m
     } else {
         e["code"] = status;
     }
-    return json{{"error", e}}.dump();
+    return dumps(json{{"error", e}});
 }
 
 std::string error_body(const ApiError& e) { return error_body(e.status, e.type, e.what(), e.param, e.code); }
@@ -263,7 +284,7 @@ std::string response_body(Endpoint endpoint, const ResponseIds& ids, const std::
     }
     j["choices"] = json::array({choice});
     j["usage"] = usage_json(usage);
-    return j.dump();
+    return dumps(j);
 }
 
 std::string chunk_body(Endpoint endpoint, const ResponseIds& ids, const std::string& text, bool first,
@@ -280,14 +301,14 @@ std::string chunk_body(Endpoint endpoint, const ResponseIds& ids, const std::str
         choice["text"] = text;
     }
     j["choices"] = json::array({choice});
-    return j.dump();
+    return dumps(j);
 }
 
 std::string usage_chunk_body(Endpoint endpoint, const ResponseIds& ids, const JobUsage& usage) {
     json j = envelope(endpoint, ids, true);
     j["choices"] = json::array();
     j["usage"] = usage_json(usage);
-    return j.dump();
+    return dumps(j);
 }
 
 std::string tokenize_body(const std::string& body, const Tokenizer& tokenizer) {
@@ -314,7 +335,7 @@ std::string tokenize_body(const std::string& body, const Tokenizer& tokenizer) {
             tokens.push_back({{"id", id}, {"piece", bytes}});
         }
     }
-    return json{{"tokens", tokens}}.dump();
+    return dumps(json{{"tokens", tokens}});
 }
 
 std::string detokenize_body(const std::string& body, const Tokenizer& tokenizer) {
@@ -328,7 +349,7 @@ std::string detokenize_body(const std::string& body, const Tokenizer& tokenizer)
         }
         ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
     }
-    return json{{"content", repair_utf8(tokenizer.decode(ids))}}.dump();
+    return dumps(json{{"content", repair_utf8(tokenizer.decode(ids))}});
 }
 
 }  // namespace lowbit::server

@@ -175,7 +175,8 @@ void Server::State::generation(const httplib::Request& req, httplib::Response& r
     } catch (const Error& e) {
         return send_error(res, 400, "invalid_request_error", e.what());
     }
-    auto job = std::make_shared<Job>(g.prompt, g.options, std::chrono::seconds(options.timeout_seconds));
+    const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.timeout_seconds));
+    auto job = std::make_shared<Job>(g.prompt, g.options, timeout);
     current.prompt_tokens = static_cast<int64_t>(g.prompt.size());
     if (!scheduler->submit(job)) {
         res.set_header("Retry-After", "1");
@@ -267,6 +268,7 @@ void Server::State::routes() {
     };
     http.set_payload_max_length(options.max_body);
     http.set_read_timeout(60, 0);
+    http.set_tcp_nodelay(true);  // each streamed piece goes out at once (no Nagle wait for an ACK)
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         current = RequestLog{Clock::now(), -1, -1};
         if (!options.api_key.empty() && req.path != "/" && req.path != "/health") {

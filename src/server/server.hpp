@@ -30,7 +30,7 @@ struct ServerOptions {
     int queue = 64;
     std::string api_key;
     std::size_t max_body = 1 << 20;
-    int timeout_seconds = 600;
+    double timeout_seconds = 600;  // a request may take this long before it ends with an error
     std::optional<TypeId> head_type;
     bool chat_page = true;
     int shutdown_grace_seconds = 10;  // in-flight requests get this long on stop() before they are cancelled

@@ -91,7 +91,7 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--max-body", s.max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();
     cmd->add_option("--timeout", s.timeout_seconds, "Seconds a request may take before it ends with an error")
         ->capture_default_str()
-        ->check(CLI::Range(1, 86400));
+        ->check(CLI::Range(0.001, 86400.0));
     cmd->add_option("--head-type", o->head_type, "Re-quantize the output head at load time: q8_0, q6_k or q4_0")
         ->check(CLI::IsMember({"q8_0", "q6_k", "q4_0"}, CLI::ignore_case));
     cmd->add_flag("!--no-chat-page", s.chat_page, "Do not serve the chat page at /");
