@@ -1,6 +1,6 @@
 # Entry points. Each target installs missing Debian packages and builds first, so that on a
 # fresh clone of a fresh machine `make test` alone is enough.
-.PHONY: all deps build build-asan build-neon test test-release test-asan test-neon test-fuzz fuzz demo bench clean
+.PHONY: all deps build build-asan build-neon test test-release test-asan test-neon test-fuzz fuzz demo bench loadtest clean
 
 LOWBIT := build/release/bin/lowbit
 
@@ -62,6 +62,10 @@ bench: build
 	@$(LOWBIT) bench kernels
 	@echo
 	@$(LOWBIT) bench generate -m $(TINY)
+
+# `lowbit serve` under load for 30 s (scripts/loadtest.sh: wrk, /health timed alongside, RSS).
+loadtest: build
+	@scripts/loadtest.sh $(LOWBIT) $(TINY) 30
 
 clean:
 	rm -rf build

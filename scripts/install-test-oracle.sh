@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Installs the tokenizer tests' oracle, the npm package llama3-tokenizer-js (an independent
-# JavaScript Llama-3 tokenizer that bundles Meta's vocabulary and merges), into PREFIX, which
-# `make test` sets to build/<preset>/npm. tests/llm/llama3_oracle_test.cpp runs
-# tests/llm/llama3_oracle.mjs with Node on it. Idempotent: nothing happens when the pinned
-# version is already there.
+# Installs the npm packages the tests compare against or talk through, pinned, into PREFIX
+# (`make test` sets build/<preset>/npm):
+#   llama3-tokenizer-js: an independent JavaScript Llama-3 tokenizer that bundles Meta's
+#     vocabulary and merges (tests/llm/llama3_oracle_test.cpp runs tests/llm/llama3_oracle.mjs);
+#   openai: the official OpenAI client, as a client of `lowbit serve`
+#     (tests/server/openai_client_test.cpp runs tests/server/openai_client.mjs).
+# Idempotent: nothing happens when the pinned versions are already there.
 #
 #   scripts/install-test-oracle.sh PREFIX
 set -euo pipefail
 
 prefix=${1:?usage: scripts/install-test-oracle.sh PREFIX}
-package=llama3-tokenizer-js
-version=1.2.0
-manifest=$prefix/node_modules/$package/package.json
+packages=("llama3-tokenizer-js@1.2.0" "openai@6.30.1")
 
-if [ -f "$manifest" ] && grep -q "\"version\": \"$version\"" "$manifest"; then
+installed() {  # package@version
+  local name=${1%@*} version=${1##*@}
+  grep -q "\"version\": \"$version\"" "$prefix/node_modules/$name/package.json" 2>/dev/null
+}
+
+missing=()
+for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 for tool in node npm; do
@@ -23,9 +30,11 @@ for tool in node npm; do
   fi
 done
 mkdir -p "$prefix"
-echo "install-test-oracle: installing $package@$version into $prefix"
-npm install --prefix "$prefix" "$package@$version" --no-audit --no-fund --loglevel=error
-if ! grep -q "\"version\": \"$version\"" "$manifest" 2>/dev/null; then
-  echo "install-test-oracle: npm did not install $package@$version into $prefix" >&2
-  exit 1
-fi
+echo "install-test-oracle: installing ${missing[*]} into $prefix"
+npm install --prefix "$prefix" "${packages[@]}" --no-audit --no-fund --loglevel=error
+for p in "${packages[@]}"; do
+  if ! installed "$p"; then
+    echo "install-test-oracle: npm did not install $p into $prefix" >&2
+    exit 1
+  fi
+done
