@@ -236,19 +236,24 @@ void Scheduler::end(Slot& slot) {
     metrics_.tokens(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens);
     metrics_.request_duration.observe(seconds_between(slot.job->created, Clock::now()));
     const llm::StopReason reason = slot.generation->done() ? slot.generation->reason() : llm::StopReason::cancelled;
-    slot.job->finish(reason, usage);
-    slot.job.reset();
-    slot.generation.reset();
-    const std::lock_guard<std::mutex> lock(mutex_);
-    --busy_;
+    // The slot is free before the client hears the answer, so a client that
+    // asks right after its answer never sees its own request still busy.
+    const auto job = release(slot);
+    job->finish(reason, usage);
 }
 
 void Scheduler::drop(Slot& slot, int status, const char* type, const std::string& message) {
-    slot.job->fail(status, type, message);
+    const auto job = release(slot);
+    job->fail(status, type, message);
+}
+
+std::shared_ptr<Job> Scheduler::release(Slot& slot) {
+    std::shared_ptr<Job> job = std::move(slot.job);
     slot.job.reset();
     slot.generation.reset();
     const std::lock_guard<std::mutex> lock(mutex_);
     --busy_;
+    return job;
 }
 
 }  // namespace lowbit::server

@@ -65,6 +65,8 @@ private:
     void run_step();
     void end(Slot& slot);
     void drop(Slot& slot, int status, const char* type, const std::string& message);
+    // Empties the slot and counts it free; returns its job to be answered.
+    std::shared_ptr<Job> release(Slot& slot);
 
     const llm::Model& model_;
     ThreadPool& pool_;
