@@ -27,6 +27,7 @@ struct GenerateOptions {
     int n_predict = 128;  // at most this many new tokens (< 0: until the context is full)
     SamplingParams sampling;
     std::vector<std::string> stop;  // user stop strings (matched on the decoded text)
+    bool ignore_eos = false;        // never sample an end-of-generation token (llama-server's ignore_eos)
 };
 
 enum class StopReason { end_of_generation, stop_string, budget, context_full, cancelled };
@@ -68,6 +69,7 @@ private:
     const Tokenizer& tokenizer_;
     GenerateOptions options_;
     std::vector<int32_t> prompt_, generated_, history_;
+    std::vector<int32_t> masked_;  // end-of-generation tokens, with ignore_eos
     int64_t positions_left_;
     Sampler sampler_;
     StreamDecoder decoder_;

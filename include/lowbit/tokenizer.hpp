@@ -64,6 +64,7 @@ public:
     bool add_bos() const;
     // EOS, EOT, EOM and the control tokens that end a turn in known chat formats.
     bool is_end_of_generation(int32_t id) const;
+    std::vector<int32_t> end_of_generation_tokens() const;  // in increasing order
     TokenType token_type(int32_t id) const;
     // The id of the special (control or user-defined) token with exactly this text.
     std::optional<int32_t> find_special(std::string_view text) const;

@@ -1,6 +1,7 @@
 #include "lowbit/sequence.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "lowbit/error.hpp"
 
@@ -43,6 +44,7 @@ Sequence::Sequence(const Tokenizer& tokenizer, std::span<const int32_t> prompt, 
         }
     }
     for (const std::string& s : options_.stop) longest_stop_ = std::max(longest_stop_, s.size());
+    if (options_.ignore_eos) masked_ = tokenizer.end_of_generation_tokens();
 }
 
 std::string Sequence::filter(std::string_view text, bool& stopped) {
@@ -88,6 +90,9 @@ StepResult Sequence::step(std::span<float> logits) {
     } else if (options_.n_predict >= 0 && static_cast<int64_t>(generated_.size()) >= options_.n_predict) {
         r.text = finish(StopReason::budget);
     } else {
+        for (int32_t id : masked_) {
+            if (static_cast<std::size_t>(id) < logits.size()) logits[static_cast<std::size_t>(id)] = -INFINITY;
+        }
         r.token = sampler_.sample(logits, history_);
         if (tokenizer_.is_end_of_generation(r.token)) {
             r.text = finish(StopReason::end_of_generation);

@@ -1,6 +1,8 @@
 // Encoding (special tokens, pre-tokenizer, BPE per word) and decoding.
 #include "lowbit/tokenizer.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <string>
 #include <unordered_map>
@@ -100,6 +102,12 @@ std::optional<int32_t> Tokenizer::eot() const { return state_->eot; }
 bool Tokenizer::add_bos() const { return state_->add_bos; }
 
 bool Tokenizer::is_end_of_generation(int32_t id) const { return state_->end_of_generation.count(id) != 0; }
+
+std::vector<int32_t> Tokenizer::end_of_generation_tokens() const {
+    std::vector<int32_t> ids(state_->end_of_generation.begin(), state_->end_of_generation.end());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
 
 TokenType Tokenizer::token_type(int32_t id) const {
     piece(id);  // the range check and its error

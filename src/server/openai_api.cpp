@@ -207,6 +207,7 @@ GenerationRequest parse_generation(const std::string& body, Endpoint endpoint, c
             bad("stop", "'stop' must be a string or a list of strings");
         }
     }
+    r.options.ignore_eos = boolean(j, "ignore_eos").value_or(false);
     r.stream = boolean(j, "stream").value_or(false);
     if (const json* so = field(j, "stream_options")) {
         if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");

@@ -70,6 +70,17 @@ TEST(Sequence, EndOfGenerationTokenIsNotKept) {
     EXPECT_EQ(s.generated(), std::vector<int32_t>{65});
 }
 
+TEST(Sequence, IgnoreEosSamplesAnotherToken) {
+    llm::GenerateOptions o = greedy(3);
+    o.ignore_eos = true;
+    llm::Sequence s(tokenizer(), kPrompt, o, 100);
+    std::vector<float> l = picking(tokenizer().eos());
+    l[70] = 5.0f;  // the best token that does not end the generation
+    const llm::StepResult r = s.step(l);
+    EXPECT_EQ(r.token, 70);
+    EXPECT_FALSE(r.done);
+}
+
 // A stop string split across tokens: nothing of it is released, the text before it is.
 TEST(Sequence, StopStringAcrossTokensIsHeldBackAndDropped) {
     const std::string text = "Hello there world";

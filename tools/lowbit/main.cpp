@@ -19,7 +19,8 @@ std::string message_with_flag(const lowbit::Error& e) {
         {"top_p", "--top-p"},               {"min_p", "--min-p"},
         {"repeat_penalty", "--repeat-penalty"}, {"repeat_last_n", "--repeat-last-n"},
         {"context", "--ctx"},               {"window", "--window"},
-        {"threads", "--threads"},
+        {"threads", "--threads"},           {"frequency_penalty", "--frequency-penalty"},
+        {"presence_penalty", "--presence-penalty"}, {"parallel", "--parallel"},
     };
     std::string text = e.what();
     for (const auto& [field, flag] : kFlags) {

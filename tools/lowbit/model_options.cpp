@@ -46,7 +46,13 @@ void add_sampling_options(CLI::App* cmd, llm::SamplingParams& p) {
         ->capture_default_str();
     cmd->add_option("--repeat-penalty", p.repeat_penalty, "Penalty for recently used tokens (1: off)")
         ->capture_default_str();
-    cmd->add_option("--repeat-last-n", p.repeat_last_n, "How many recent tokens the penalty considers")
+    cmd->add_option("--frequency-penalty", p.frequency_penalty,
+                    "Subtract this times a token's count in the recent tokens from its logit (OpenAI's; 0: off)")
+        ->capture_default_str();
+    cmd->add_option("--presence-penalty", p.presence_penalty,
+                    "Subtract this from the logit of every token in the recent tokens (OpenAI's; 0: off)")
+        ->capture_default_str();
+    cmd->add_option("--repeat-last-n", p.repeat_last_n, "How many recent tokens the penalties consider")
         ->capture_default_str();
     cmd->add_option("--seed", p.seed, "Random seed (same seed and settings: same tokens)")->capture_default_str();
 }
