@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Serving throughput of an OpenAI-compatible server (lowbit serve, llama-server, ...), side by
 side on the same machine: C clients at once each stream one /v1/completions of N tokens, R
-rounds. Reports, per round and as medians, the aggregate generated tokens/s (all tokens over
-the round's wall time), each request's time to first token, and the per-request decode rate.
+rounds. Reports, per round and as medians, the aggregate generated tokens/s (every request's
+usage.completion_tokens over the round's wall time), each request's time to its first token
+event, and the per-request decode rate. Requests set ignore_eos (lowbit and llama-server both
+take it) so each generates exactly N tokens.
 Standard library only (Debian's /usr/bin/python3).
 
     bench/server_bench.py --url http://127.0.0.1:8080 [--clients 4] [--tokens 128] [--rounds 3] [--json]
@@ -17,26 +19,30 @@ import urllib.request
 
 def one_request(url, prompt, tokens, seed, result):
     body = json.dumps({"prompt": prompt, "max_tokens": tokens, "temperature": 0.8, "seed": seed, "stream": True,
-                       "ignore_eos": True}).encode()
+                       "stream_options": {"include_usage": True}, "ignore_eos": True}).encode()
     req = urllib.request.Request(url + "/v1/completions", data=body, headers={"Content-Type": "application/json"})
     start = time.perf_counter()
     first = None
     pieces = 0
+    generated = tokens
     with urllib.request.urlopen(req, timeout=600) as r:
         for raw in r:
             line = raw.decode("utf-8", "replace").strip()
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
             chunk = json.loads(line[6:])
-            text = chunk.get("choices", [{}])[0].get("text") if chunk.get("choices") else None
-            if text is None:
-                text = chunk.get("content")  # llama-server's native shape, just in case
-            if text:
+            if chunk.get("usage"):
+                generated = chunk["usage"]["completion_tokens"]
+            choices = chunk.get("choices") or []
+            # A token's event, even when its text is empty: a server may hold back the bytes of
+            # an unfinished UTF-8 character, or (llama-server on a random-weights model) send
+            # tokens that detokenize to nothing.
+            if choices and choices[0].get("finish_reason") is None:
                 pieces += 1
                 if first is None:
                     first = time.perf_counter()
     end = time.perf_counter()
-    result.update(start=start, first=first or end, end=end, pieces=pieces)
+    result.update(start=start, first=first or end, end=end, pieces=pieces, generated=generated)
 
 
 def round_of(url, clients, tokens, round_index):
@@ -52,9 +58,10 @@ def round_of(url, clients, tokens, round_index):
         t.join()
     wall = time.perf_counter() - wall_start
     ttft = [r["first"] - r["start"] for r in results]
-    decode = [(tokens - 1) / (r["end"] - r["first"]) for r in results if r["end"] > r["first"]]
-    return {"aggregate_tokens_per_second": clients * tokens / wall, "wall_seconds": wall,
-            "ttft_seconds": ttft, "decode_tokens_per_second": decode, "pieces": [r["pieces"] for r in results]}
+    decode = [(r["generated"] - 1) / (r["end"] - r["first"]) for r in results if r["end"] > r["first"]]
+    return {"aggregate_tokens_per_second": sum(r["generated"] for r in results) / wall, "wall_seconds": wall,
+            "ttft_seconds": ttft, "decode_tokens_per_second": decode, "pieces": [r["pieces"] for r in results],
+            "generated": [r["generated"] for r in results]}
 
 
 def main():
@@ -81,7 +88,8 @@ def main():
     print("  TTFT           median %.0f ms (min %.0f, max %.0f)" % (1000 * summary["ttft_median"], 1000 * min(ttft),
                                                                    1000 * max(ttft)))
     print("  per request    median %.2f t/s decoding" % summary["decode_median"])
-    print("  text pieces    %s per request (each round)" % [r["pieces"] for r in rounds])
+    print("  tokens         %s per request (each round; usage.completion_tokens)" % [r["generated"] for r in rounds])
+    print("  token events   %s per request (each round)" % [r["pieces"] for r in rounds])
 
 
 main()

@@ -2,7 +2,6 @@
 #include "lowbit/tokenizer.hpp"
 
 #include <algorithm>
-
 #include <cstdio>
 #include <string>
 #include <unordered_map>

@@ -85,7 +85,8 @@ std::vector<int32_t> completion_prompt(const json& j, const Tokenizer& tokenizer
         std::vector<int32_t> ids;
         for (const json& v : *p) {
             if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= tokenizer.vocab_size()) {
-                bad("prompt", "'prompt' token ids must be integers in [0, " + std::to_string(tokenizer.vocab_size()) + ")");
+                bad("prompt",
+                    "'prompt' token ids must be integers in [0, " + std::to_string(tokenizer.vocab_size()) + ")");
             }
             ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
         }
@@ -94,7 +95,8 @@ std::vector<int32_t> completion_prompt(const json& j, const Tokenizer& tokenizer
     if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
         return tokenizer.encode((*p)[0].get<std::string>(), tokenizer.add_bos(), true);
     }
-    if (p->is_array() && p->size() > 1) bad("prompt", "one prompt per request: a list of several prompts is not supported");
+    if (p->is_array() && p->size() > 1)
+        bad("prompt", "one prompt per request: a list of several prompts is not supported");
     bad("prompt", "'prompt' must be a string, a list of one string, or a list of token ids");
 }
 
@@ -105,7 +107,8 @@ std::string message_content(const json& m, std::size_t i) {
     if (c->is_array()) {  // content parts: [{"type": "text", "text": "..."}]
         std::string text;
         for (const json& part : *c) {
-            if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+            if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+                !part["text"].is_string()) {
                 bad("messages[" + std::to_string(i) + "].content", "only text content parts are supported");
             }
             text += part["text"].get<std::string>();
@@ -245,7 +248,8 @@ GenerationRequest parse_generation(const std::string& body, Endpoint endpoint, c
 ResponseIds new_response_ids(Endpoint endpoint, const std::string& model) {
     ResponseIds ids;
     ids.id = (endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-") + random_hex(24);
-    ids.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    ids.created =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     ids.model = model;
     return ids;
 }
@@ -253,8 +257,10 @@ ResponseIds new_response_ids(Endpoint endpoint, const std::string& model) {
 std::string finish_reason(llm::StopReason reason) {
     switch (reason) {
         case llm::StopReason::budget:
-        case llm::StopReason::context_full: return "length";
-        default: return "stop";
+        case llm::StopReason::context_full:
+            return "length";
+        default:
+            return "stop";
     }
 }
 
@@ -268,7 +274,8 @@ json usage_json(const JobUsage& u) {
 namespace {
 
 json envelope(Endpoint endpoint, const ResponseIds& ids, bool chunk) {
-    const char* object = endpoint == Endpoint::chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
+    const char* object =
+        endpoint == Endpoint::chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
     return {{"id", ids.id}, {"object", object}, {"created", ids.created}, {"model", ids.model}};
 }
 

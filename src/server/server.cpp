@@ -77,7 +77,8 @@ struct Server::State {
     void generation(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
     bool ready_or_503(httplib::Response& res) const {
         if (ready.load() && !stopping.load()) return true;
-        send_error(res, 503, "unavailable_error", stopping.load() ? "the server is shutting down" : "the model is loading");
+        send_error(res, 503, "unavailable_error",
+                   stopping.load() ? "the server is shutting down" : "the model is loading");
         res.set_header("Retry-After", "1");
         return false;
     }
@@ -101,7 +102,8 @@ void Server::bind() {
     const int port = s.options.port == 0 ? s.http.bind_to_any_port(s.options.host)
                                          : (s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1);
     if (port < 0) {
-        fail_as(ErrorCode::io, "cannot listen on ", s.options.host, ":", s.options.port, " (in use, or not an address here)");
+        fail_as(ErrorCode::io, "cannot listen on ", s.options.host, ":", s.options.port,
+                " (in use, or not an address here)");
     }
     s.port = port;
 }
@@ -145,15 +147,16 @@ void Server::State::load() {
         so.queue = options.queue;
         scheduler = std::make_unique<Scheduler>(*model, *pool, so, metrics);
         model_id = std::filesystem::path(options.model_path).stem().string();
-        created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                      .count();
         if (stopping.load()) {
             scheduler->stop(std::chrono::seconds(0));
             return;
         }
         ready = true;
-        log(fmt::format("lowbit serve: {} ready on http://{}:{} ({} slots of {} tokens, {} threads, {})", model_id,
-                        options.host, port, options.parallel, scheduler->context(), pool->size(),
-                        isa_name(model->kernels().isa())));
+        log(fmt::format("lowbit serve: {} ready on http://{}:{} ({} slot{} of {} tokens, {} thread{}, {})", model_id,
+                        options.host, port, options.parallel, options.parallel == 1 ? "" : "s", scheduler->context(),
+                        pool->size(), pool->size() == 1 ? "" : "s", isa_name(model->kernels().isa())));
     } catch (const std::exception& e) {
         {
             const std::lock_guard<std::mutex> lock(mutex);
@@ -175,7 +178,8 @@ void Server::State::generation(const httplib::Request& req, httplib::Response& r
     } catch (const Error& e) {
         return send_error(res, 400, "invalid_request_error", e.what());
     }
-    const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.timeout_seconds));
+    const auto timeout =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.timeout_seconds));
     auto job = std::make_shared<Job>(g.prompt, g.options, timeout);
     current.prompt_tokens = static_cast<int64_t>(g.prompt.size());
     if (!scheduler->submit(job)) {
@@ -213,50 +217,50 @@ void Server::State::generation(const httplib::Request& req, httplib::Response& r
     const bool include_usage = g.include_usage;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider(
-        "text/event-stream", [job, ids, endpoint, include_usage, watch](std::size_t, httplib::DataSink& sink) {
-            const auto send = [&](const std::string& data) {
-                const std::string event = "data: " + data + "\n\n";
-                return sink.write(event.data(), event.size());
-            };
-            bool first = true;
-            if (endpoint == Endpoint::chat) {
-                if (!send(chunk_body(endpoint, ids, "", true, std::nullopt))) {
-                    job->cancel();
-                    return false;
-                }
-                first = false;
-            }
-            while (true) {
-                const std::optional<JobEvent> e = job->next(kPoll);
-                if (!e) {
-                    if (watch->closed() || !sink.is_writable()) {
-                        job->cancel();
-                        return false;
-                    }
-                    continue;
-                }
-                if (e->kind == JobEvent::Kind::text) {
-                    if (!send(chunk_body(endpoint, ids, e->text, first, std::nullopt))) {
-                        job->cancel();
-                        return false;
-                    }
-                    first = false;
-                } else if (e->kind == JobEvent::Kind::done) {
-                    const JobUsage usage = job->usage();
-                    current.completion_tokens = usage.completion_tokens;
-                    send(chunk_body(endpoint, ids, "", first, e->reason));
-                    if (include_usage) send(usage_chunk_body(endpoint, ids, usage));
-                    send("[DONE]");
-                    sink.done();
-                    return true;
-                } else {
-                    send(error_body(e->status, e->error_type, e->text));
-                    sink.done();
-                    return true;
-                }
-            }
-        });
+    res.set_chunked_content_provider("text/event-stream",
+                                     [job, ids, endpoint, include_usage, watch](std::size_t, httplib::DataSink& sink) {
+                                         const auto send = [&](const std::string& data) {
+                                             const std::string event = "data: " + data + "\n\n";
+                                             return sink.write(event.data(), event.size());
+                                         };
+                                         bool first = true;
+                                         if (endpoint == Endpoint::chat) {
+                                             if (!send(chunk_body(endpoint, ids, "", true, std::nullopt))) {
+                                                 job->cancel();
+                                                 return false;
+                                             }
+                                             first = false;
+                                         }
+                                         while (true) {
+                                             const std::optional<JobEvent> e = job->next(kPoll);
+                                             if (!e) {
+                                                 if (watch->closed() || !sink.is_writable()) {
+                                                     job->cancel();
+                                                     return false;
+                                                 }
+                                                 continue;
+                                             }
+                                             if (e->kind == JobEvent::Kind::text) {
+                                                 if (!send(chunk_body(endpoint, ids, e->text, first, std::nullopt))) {
+                                                     job->cancel();
+                                                     return false;
+                                                 }
+                                                 first = false;
+                                             } else if (e->kind == JobEvent::Kind::done) {
+                                                 const JobUsage usage = job->usage();
+                                                 current.completion_tokens = usage.completion_tokens;
+                                                 send(chunk_body(endpoint, ids, "", first, e->reason));
+                                                 if (include_usage) send(usage_chunk_body(endpoint, ids, usage));
+                                                 send("[DONE]");
+                                                 sink.done();
+                                                 return true;
+                                             } else {
+                                                 send(error_body(e->status, e->error_type, e->text));
+                                                 sink.done();
+                                                 return true;
+                                             }
+                                         }
+                                     });
 }
 
 void Server::State::routes() {
@@ -275,8 +279,8 @@ void Server::State::routes() {
             const std::string auth = req.get_header_value("Authorization");
             const std::string want = "Bearer " + options.api_key;
             if (!same_secret(auth, want)) {
-                send_error(res, 401, "invalid_request_error", "invalid or missing API key (Authorization: Bearer KEY)", {},
-                           "invalid_api_key");
+                send_error(res, 401, "invalid_request_error", "invalid or missing API key (Authorization: Bearer KEY)",
+                           {}, "invalid_api_key");
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -289,7 +293,8 @@ void Server::State::routes() {
         } else if (res.status == 413) {
             send_error(res, 413, "invalid_request_error", "the request body is larger than the server's --max-body");
         } else {
-            send_error(res, res.status, "invalid_request_error", "the request was refused (HTTP " + std::to_string(res.status) + ")");
+            send_error(res, res.status, "invalid_request_error",
+                       "the request was refused (HTTP " + std::to_string(res.status) + ")");
         }
     });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
@@ -323,11 +328,15 @@ void Server::State::routes() {
         http.Patch(path, refuse);
     };
     for (const std::string& path : {std::string("/v1/completions"), std::string("/completions")}) {
-        http.Post(path, [this](const httplib::Request& req, httplib::Response& res) { generation(req, res, Endpoint::completions); });
+        http.Post(path, [this](const httplib::Request& req, httplib::Response& res) {
+            generation(req, res, Endpoint::completions);
+        });
         allow_only(path, "POST");
     }
     for (const std::string& path : {std::string("/v1/chat/completions"), std::string("/chat/completions")}) {
-        http.Post(path, [this](const httplib::Request& req, httplib::Response& res) { generation(req, res, Endpoint::chat); });
+        http.Post(path, [this](const httplib::Request& req, httplib::Response& res) {
+            generation(req, res, Endpoint::chat);
+        });
         allow_only(path, "POST");
     }
     http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
@@ -356,7 +365,8 @@ void Server::State::routes() {
         } else {
             res.status = 503;
             const std::lock_guard<std::mutex> lock(mutex);
-            res.set_content(load_error.empty() ? R"({"status":"loading"})" : R"({"status":"error"})", "application/json");
+            res.set_content(load_error.empty() ? R"({"status":"loading"})" : R"({"status":"error"})",
+                            "application/json");
         }
     });
     allow_only("/health", "GET");
@@ -386,8 +396,9 @@ void Server::State::routes() {
     allow_only("/props", "GET");
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
         const bool up = ready.load();
-        res.set_content(metrics.render(up ? scheduler->queued() : 0, up ? scheduler->busy_slots() : 0, options.parallel),
-                        "text/plain; version=0.0.4");
+        res.set_content(
+            metrics.render(up ? scheduler->queued() : 0, up ? scheduler->busy_slots() : 0, options.parallel),
+            "text/plain; version=0.0.4");
     });
     allow_only("/metrics", "GET");
     if (options.chat_page) {
