@@ -137,8 +137,8 @@ inline void rows_tokens_dot_f32(const uint8_t* rows, int64_t stride, int64_t col
 }
 
 // Every token by rows [row_begin, row_end) read as four streams. One token: four rows in step
-// (rows_dot_f32); several: rows in pairs by tokens in pairs, so that both the weights' f16
-// conversion and the activations' loads serve two products (the head of a decode step of
+// (rows_dot_f32); several: rows in pairs by tokens in fours (AVX-512) or pairs, so that both the
+// weights' f16 conversion and the activations' loads serve several products (the head of a decode step of
 // several sequences is read from memory once).
 template <class T>
 void gemm_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const float* x, int64_t tokens, int64_t x_stride,
@@ -150,6 +150,12 @@ void gemm_f32(const WeightView& w, int64_t row_begin, int64_t row_end, const flo
         const uint8_t* rows = w.data + first * row_bytes;
         float* out = y + (first - row_begin);
         int64_t t = 0;
+        if constexpr (simd::kF >= 16) {  // 2 rows x 4 tokens: 16 accumulators fit AVX-512's 32 registers
+            for (; t + 4 <= tokens; t += 4) {
+                rows_tokens_dot_f32<T, R, 4>(rows, step * row_bytes, w.cols, x + t * x_stride, x_stride,
+                                             out + t * y_stride, step, y_stride);
+            }
+        }
         for (; t + 2 <= tokens; t += 2) {
             rows_tokens_dot_f32<T, R, 2>(rows, step * row_bytes, w.cols, x + t * x_stride, x_stride, out + t * y_stride, step,
                                          y_stride);
