@@ -53,6 +53,10 @@ struct Server::State {
     httplib::Server http;
     std::atomic<bool> ready{false};
     std::atomic<bool> stopping{false};
+    // run() starts listening unless a stop came first; a stop after that waits for the listen loop
+    std::mutex listen_mutex;
+    bool listen_started = false;
+    std::atomic<bool> listen_done{false};
     mutable std::mutex mutex;
     std::string load_error;
     std::thread loader;
@@ -73,6 +77,7 @@ struct Server::State {
     }
 
     void load();
+    void stop_listening();
     void routes();
     void generation(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
     bool ready_or_503(httplib::Response& res) const {
@@ -120,7 +125,13 @@ void Server::run() {
     State& s = *state_;
     if (s.port < 0) bind();
     s.loader = std::thread([&s] { s.load(); });
-    s.http.listen_after_bind();
+    bool listen = false;
+    {
+        const std::lock_guard<std::mutex> lock(s.listen_mutex);
+        listen = s.listen_started = !s.stopping.load();
+    }
+    if (listen) s.http.listen_after_bind();
+    s.listen_done = true;
     if (s.loader.joinable()) s.loader.join();
     const std::string error = load_error();
     if (!error.empty()) throw Error(error, ErrorCode::bad_file);
@@ -128,10 +139,30 @@ void Server::run() {
 
 void Server::stop() {
     State& s = *state_;
-    if (s.stopping.exchange(true)) return;
+    {
+        const std::lock_guard<std::mutex> lock(s.listen_mutex);
+        if (s.stopping.exchange(true)) return;
+    }
     // in-flight requests finish (or are cancelled after the grace period); queued ones get 503
     if (s.scheduler) s.scheduler->stop(std::chrono::seconds(s.options.shutdown_grace_seconds));
-    s.http.stop();
+    s.stop_listening();
+}
+
+// httplib's stop() does nothing before its listen loop runs: a stop that comes first (a model
+// that fails at once, an early signal) waits until the loop runs or run() has given up on it.
+void Server::State::stop_listening() {
+    {
+        const std::lock_guard<std::mutex> lock(listen_mutex);
+        stopping = true;
+        if (!listen_started) return;  // run() has not listened yet and will see `stopping`
+    }
+    while (!listen_done.load()) {
+        if (http.is_running()) {
+            http.stop();
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
 }
 
 void Server::State::load() {
@@ -162,7 +193,7 @@ void Server::State::load() {
             const std::lock_guard<std::mutex> lock(mutex);
             load_error = e.what();
         }
-        http.stop();
+        stop_listening();
     }
 }
 

@@ -15,13 +15,14 @@ namespace {
 
 using nlohmann::json;
 
-httplib::Result post(httplib::Client& c, const std::string& path, const json& body, const httplib::Headers& headers = {}) {
+httplib::Result post(httplib::Client& c, const std::string& path, const json& body,
+                     const httplib::Headers& headers = {}) {
     return c.Post(path, headers, body.dump(), "application/json");
 }
 
 json settings(const std::string& prompt, int max_tokens, uint64_t seed) {
-    return {{"prompt", prompt}, {"max_tokens", max_tokens}, {"temperature", 0.7}, {"top_k", 40},
-            {"repeat_penalty", 1.15}, {"seed", seed}};
+    return {{"prompt", prompt}, {"max_tokens", max_tokens}, {"temperature", 0.7},
+            {"top_k", 40},      {"repeat_penalty", 1.15},   {"seed", seed}};
 }
 
 const char* kPrompt = "Q: What do you get when you cross";
@@ -46,14 +47,15 @@ TEST(Server, HealthModelsPropsAndMetrics) {
     bool logged = false;
     for (int i = 0; i < 100 && !logged; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        for (const std::string& l : s.log()) logged = logged || l.find("POST /v1/completions 200 prompt=11 completion=8") == 0;
+        for (const std::string& l : s.log())
+            logged = logged || l.find("POST /v1/completions 200 prompt=11 completion=8") == 0;
     }
     metrics = c.Get("/metrics")->body;
-    for (const char* line : {"lowbit_requests_total{endpoint=\"/v1/completions\",status=\"200\"} 1",
-                             "lowbit_time_to_first_token_seconds_count 1", "lowbit_inter_token_latency_seconds_count 7",
-                             "lowbit_request_duration_seconds_bucket{le=\"+Inf\"} 1", "lowbit_queue_wait_seconds_sum",
-                             "lowbit_generated_tokens_total 8", "lowbit_queue_depth 0", "lowbit_slots_busy 0",
-                             "lowbit_slots 4"}) {
+    for (const char* line :
+         {"lowbit_requests_total{endpoint=\"/v1/completions\",status=\"200\"} 1",
+          "lowbit_time_to_first_token_seconds_count 1", "lowbit_inter_token_latency_seconds_count 7",
+          "lowbit_request_duration_seconds_bucket{le=\"+Inf\"} 1", "lowbit_queue_wait_seconds_sum",
+          "lowbit_generated_tokens_total 8", "lowbit_queue_depth 0", "lowbit_slots_busy 0", "lowbit_slots 4"}) {
         EXPECT_NE(metrics.find(line), std::string::npos) << line << " in\n" << metrics;
     }
     // one log line per request: method, path, status, tokens, ms
@@ -82,8 +84,8 @@ TEST(Server, CompletionEqualsLowbitRun) {
 TEST(Server, ChatStreamedEqualsNotStreamed) {
     RunningServer s;
     auto c = s.client();
-    const json messages = json::array({{{"role", "system"}, {"content", "Answer briefly."}},
-                                       {{"role", "user"}, {"content", "What is a fortune?"}}});
+    const json messages = json::array(
+        {{{"role", "system"}, {"content", "Answer briefly."}}, {{"role", "user"}, {"content", "What is a fortune?"}}});
     const json body = {{"messages", messages}, {"max_tokens", 30}, {"seed", 5}};
     auto whole = post(c, "/v1/chat/completions", body);
     ASSERT_EQ(whole->status, 200) << whole->body;
@@ -152,7 +154,8 @@ TEST(Server, BatchedSlotsGiveTheTokensOfALoneSlot) {
         RunningServer s(o);
         auto c = s.client();
         for (std::size_t i = 0; i < prompts.size(); ++i) {
-            alone.push_back(json_of(post(c, "/v1/completions", settings(prompts[i], 48, 100 + i)))["choices"][0]["text"]);
+            alone.push_back(
+                json_of(post(c, "/v1/completions", settings(prompts[i], 48, 100 + i)))["choices"][0]["text"]);
         }
     }
     RunningServer s;
@@ -160,7 +163,8 @@ TEST(Server, BatchedSlotsGiveTheTokensOfALoneSlot) {
     for (std::size_t i = 0; i < prompts.size(); ++i) {
         together.push_back(std::async(std::launch::async, [&, i] {
             auto c = s.client();
-            return json_of(post(c, "/v1/completions", settings(prompts[i], 48, 100 + i)))["choices"][0]["text"].get<std::string>();
+            return json_of(post(c, "/v1/completions", settings(prompts[i], 48, 100 + i)))["choices"][0]["text"]
+                .get<std::string>();
         }));
     }
     for (std::size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(together[i].get(), alone[i]) << prompts[i];
@@ -253,7 +257,8 @@ TEST(Server, BadRequestsNameTheField) {
     expect_bad(c, "/v1/completions", R"({"prompt": "hi", "top_p": 0})", "top_p");
     expect_bad(c, "/v1/completions", R"({"prompt": "hi", "max_tokens": -1})", "max_tokens");
     expect_bad(c, "/v1/completions", R"({"prompt": "hi", "max_tokens": 2.5})", "max_tokens");
-    expect_bad(c, "/v1/completions", R"({"prompt": "hi", "max_tokens": 100000})", "max_tokens", "context_length_exceeded");
+    expect_bad(c, "/v1/completions", R"({"prompt": "hi", "max_tokens": 100000})", "max_tokens",
+               "context_length_exceeded");
     expect_bad(c, "/v1/chat/completions",
                R"({"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 100000})",
                "max_completion_tokens", "context_length_exceeded");
@@ -273,10 +278,12 @@ TEST(Server, BadRequestsNameTheField) {
     expect_bad(c, "/tokenize", R"({"content": 5})", "content");
     expect_bad(c, "/detokenize", R"({"tokens": [99999]})", "tokens");
     // unknown fields are ignored
-    auto ok = c.Post("/v1/completions", R"({"prompt": "hi", "max_tokens": 2, "frobnicate": {"x": 1}})", "application/json");
+    auto ok =
+        c.Post("/v1/completions", R"({"prompt": "hi", "max_tokens": 2, "frobnicate": {"x": 1}})", "application/json");
     EXPECT_EQ(ok->status, 200) << ok->body;
     // frequency and presence penalties are applied, not refused
-    ok = c.Post("/v1/completions", R"({"prompt": "hi", "max_tokens": 2, "frequency_penalty": 0.5, "presence_penalty": 0.2})",
+    ok = c.Post("/v1/completions",
+                R"({"prompt": "hi", "max_tokens": 2, "frequency_penalty": 0.5, "presence_penalty": 0.2})",
                 "application/json");
     EXPECT_EQ(ok->status, 200) << ok->body;
     // and the server still works
@@ -348,7 +355,8 @@ TEST(Server, DisconnectFreesTheSlot) {
         EXPECT_EQ(post(c, "/v1/completions", settings(kPrompt, 4, 1))->status, 200);
     }
     const std::string metrics = s.client().Get("/metrics")->body;
-    EXPECT_EQ(metrics.find("lowbit_generated_tokens_total 468"), std::string::npos) << "the cut requests ran to the end";
+    EXPECT_EQ(metrics.find("lowbit_generated_tokens_total 468"), std::string::npos)
+        << "the cut requests ran to the end";
 }
 
 TEST(Server, RequestsPastTheTimeoutEndWithAnError) {
@@ -429,6 +437,21 @@ TEST(Server, AModelThatCannotLoadIsAnError) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("cut.gguf"), std::string::npos) << e.what();
     }
+}
+
+// A stop that comes before the server listens (an early SIGTERM) still ends run(): httplib's own
+// stop() would be lost then. The failing load above is the same race from the other side.
+TEST(Server, StopBeforeRunEndsRun) {
+    server::ServerOptions o;
+    o.model_path = kTinyModel.string();
+    o.port = 0;
+    o.log = [](const std::string&) {};
+    server::Server srv(o);
+    srv.bind();
+    srv.stop();
+    const auto start = std::chrono::steady_clock::now();
+    srv.run();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 }  // namespace
