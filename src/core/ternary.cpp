@@ -4,9 +4,9 @@
 
 #include "../formats/common.hpp"
 #include "../kernels/level_table.hpp"
-#include "lowbit/kernel_set.hpp"
 #include "core_reference.hpp"
 #include "lowbit/error.hpp"
+#include "lowbit/kernel_set.hpp"
 
 namespace lowbit {
 
@@ -67,6 +67,17 @@ float absmean_ternarize_inplace(std::span<float> w) {
         }
     }
     return s;
+}
+
+bool is_ternary_times_scale(std::span<const float> w) {
+    float s = 0.0f;
+    for (float v : w) {
+        const float a = std::fabs(v);
+        if (a == 0.0f) continue;
+        if (s == 0.0f) s = a;
+        if (a != s) return false;
+    }
+    return s > 0.0f;
 }
 
 }  // namespace lowbit

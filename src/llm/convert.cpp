@@ -4,8 +4,8 @@
 
 #include "lowbit/error.hpp"
 #include "lowbit/gguf_writer.hpp"
-#include "lowbit/kernel_set.hpp"
 #include "lowbit/hf_config.hpp"
+#include "lowbit/kernel_set.hpp"
 #include "lowbit/safetensors_index.hpp"
 #include "lowbit/ternary.hpp"
 
@@ -21,18 +21,6 @@ struct Planned {
     bool linear = false;
     int rope_permute_heads = 0;  // llama q/k: heads for the NORM-rope permutation (0: none)
 };
-
-// Weights already of the form {-s, 0, +s} for one s > 0 (e.g. an export of a QAT model).
-bool is_ternary_times_scale(const std::vector<float>& w) {
-    float s = 0.0f;
-    for (float v : w) {
-        const float a = std::fabs(v);
-        if (a == 0.0f) continue;
-        if (s == 0.0f) s = a;
-        if (a != s) return false;
-    }
-    return s > 0.0f;
-}
 
 // llama.cpp's permute for llama q/k: HF's rotate-half layout -> the interleaved pairs its
 // NORM rope (and lowbit's, for `llama`) expects. Rows of each head: (2, dim/2) -> (dim/2, 2).
@@ -57,7 +45,8 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
     const HfConfig cfg = read_hf_config(o.input / "config.json");
     const bool bitnet = cfg.model_type == "bitnet";
     if (!bitnet && cfg.model_type != "llama") {
-        fail_as(ErrorCode::bad_file, (o.input / "config.json").string(), ": model_type '", cfg.model_type, "' is not bitnet or llama");
+        fail_as(ErrorCode::bad_file, (o.input / "config.json").string(), ": model_type '", cfg.model_type,
+                "' is not bitnet or llama");
     }
     const std::string arch = bitnet ? "bitnet-b1.58" : "llama";
     const TypeId linear_type = o.linear_type.value_or(bitnet ? TypeId::I2_S : TypeId::F16);
@@ -76,12 +65,15 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
         plan.push_back({hf + "self_attn.k_proj.weight", g + "attn_k.weight", kv_heads * hd, d, linear_type, true,
                         bitnet ? 0 : static_cast<int>(kv_heads)});
         plan.push_back({hf + "self_attn.v_proj.weight", g + "attn_v.weight", kv_heads * hd, d, linear_type, true, 0});
-        if (bitnet) plan.push_back({hf + "self_attn.attn_sub_norm.weight", g + "attn_sub_norm.weight", 1, heads * hd, TypeId::F32, false, 0});
+        if (bitnet)
+            plan.push_back({hf + "self_attn.attn_sub_norm.weight", g + "attn_sub_norm.weight", 1, heads * hd,
+                            TypeId::F32, false, 0});
         plan.push_back({hf + "self_attn.o_proj.weight", g + "attn_output.weight", d, heads * hd, linear_type, true, 0});
         plan.push_back({hf + "post_attention_layernorm.weight", g + "ffn_norm.weight", 1, d, TypeId::F32, false, 0});
         plan.push_back({hf + "mlp.gate_proj.weight", g + "ffn_gate.weight", ff, d, linear_type, true, 0});
         plan.push_back({hf + "mlp.up_proj.weight", g + "ffn_up.weight", ff, d, linear_type, true, 0});
-        if (bitnet) plan.push_back({hf + "mlp.ffn_sub_norm.weight", g + "ffn_sub_norm.weight", 1, ff, TypeId::F32, false, 0});
+        if (bitnet)
+            plan.push_back({hf + "mlp.ffn_sub_norm.weight", g + "ffn_sub_norm.weight", 1, ff, TypeId::F32, false, 0});
         plan.push_back({hf + "mlp.down_proj.weight", g + "ffn_down.weight", d, ff, linear_type, true, 0});
     }
     plan.push_back({"model.norm.weight", "output_norm.weight", 1, d, TypeId::F32, false, 0});
@@ -109,11 +101,12 @@ ConvertReport convert_hf_model(const ConvertOptions& o) {
     for (const Planned& p : plan) {
         const SafeTensorsModel::Entry& e = st.tensor(p.hf_name);  // throws naming a missing tensor
         if (e.tensor->elements() != p.rows * p.cols) {
-            fail_as(ErrorCode::bad_file, st.source(), ": tensor '", p.hf_name, "' has ", e.tensor->elements(), " elements, expected ", p.rows,
-                 " x ", p.cols);
+            fail_as(ErrorCode::bad_file, st.source(), ": tensor '", p.hf_name, "' has ", e.tensor->elements(),
+                    " elements, expected ", p.rows, " x ", p.cols);
         }
         std::vector<int64_t> ne = {p.cols};
-        if (p.rows > 1 || p.linear || p.gguf_name == "token_embd.weight" || p.gguf_name == "output.weight") ne.push_back(p.rows);
+        if (p.rows > 1 || p.linear || p.gguf_name == "token_embd.weight" || p.gguf_name == "output.weight")
+            ne.push_back(p.rows);
         w.add_tensor(p.gguf_name, p.type, ne);
     }
     ConvertReport report;

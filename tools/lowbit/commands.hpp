@@ -15,6 +15,7 @@ void add_run_commands(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_make_model_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 void add_serve_command(CLI::App& app);  // when the server is built (LOWBIT_HAVE_SERVER)
 
 }  // namespace lowbit::cli

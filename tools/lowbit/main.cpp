@@ -21,6 +21,7 @@ std::string message_with_flag(const lowbit::Error& e) {
         {"context", "--ctx"},               {"window", "--window"},
         {"threads", "--threads"},           {"frequency_penalty", "--frequency-penalty"},
         {"presence_penalty", "--presence-penalty"}, {"parallel", "--parallel"},
+        {"keep", "--keep"},                 {"tensor_types", "--tensor-type"},
     };
     std::string text = e.what();
     for (const auto& [field, flag] : kFlags) {
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     lowbit::cli::add_score_command(app);
     lowbit::cli::add_make_model_command(app);
     lowbit::cli::add_convert_command(app);
+    lowbit::cli::add_quantize_command(app);
     lowbit::cli::add_bench_command(app);
     lowbit::cli::add_tokenize_command(app);
 #if defined(LOWBIT_HAVE_SERVER)

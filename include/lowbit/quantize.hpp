@@ -1,0 +1,108 @@
+// Whole-model quantization (`lowbit quantize`, ../shared/spec/quantizer.md): every tensor of a
+// GGUF model (F32/F16/BF16, or any type lowbit decodes, dequantized on the fly) re-encoded to a
+// planned type, with the quality of each tensor measured against its original (every group with
+// its own scale) and a fallback to wider types when it is too low.
+//
+// Policy per tensor, first match wins: 1-D tensors (norms, biases) are stored as they are; a
+// `tensor_types` rule; a `keep` match is stored as it is; else `type`. A type that cannot hold the tensor's
+// shape is skipped for the next of its chain (an error when `strict`); with `min_cosine`, a type
+// whose cosine similarity falls below it is too. Chains: INT2 -> INT4 -> INT8 (same group and
+// symmetry), Q4_0/Q4_1/Q6_K -> Q8_0, the 2-bit and ternary types -> Q4_0 -> Q8_0, and F16 last.
+//
+// Execution: tensors one at a time in file order, each split by rows over the pool (a tensor's
+// bytes do not depend on the thread count); quantized bytes go to an unnamed spool file beside
+// the output, and the GGUF is written from it once every type is known (to a temporary name,
+// fsynced, renamed). Memory holds one tensor as floats plus its encoding, whatever the model's
+// size. A failure or cancellation leaves nothing under the output name.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lowbit/weight_type.hpp"
+
+namespace lowbit {
+class ThreadPool;
+}
+
+namespace lowbit::quantize {
+
+enum class NanPolicy { error, zero };
+
+// Tensors whose name matches `pattern` (ECMAScript regex, searched anywhere in the name) get
+// `type`.
+struct TypeRule {
+    std::string pattern;
+    TypeId type{};
+};
+
+struct Options {
+    std::filesystem::path input;                     // a GGUF file
+    std::filesystem::path output;                    // .gguf
+    TypeId type = int_group_type_id(4, false, 128);  // 2-D tensors without a rule
+    std::vector<std::string> keep;                   // regexes of tensors stored as they are
+    std::vector<TypeRule> tensor_types;
+    std::optional<double> min_cosine;           // fall back below this cosine similarity (none: never)
+    NanPolicy nan = NanPolicy::error;           // a NaN or infinity: an error naming it, or set to 0
+    bool strict = false;                        // a shape the planned type cannot hold: an error
+    bool dry_run = false;                       // measure and report, write nothing
+    const std::atomic<bool>* cancel = nullptr;  // set from anywhere: stop at the next row chunk
+};
+
+struct TensorReport {
+    std::string name;
+    std::vector<int64_t> shape;  // as GGUF stores it: shape[0] is the row length
+    std::string source_type;
+    std::string planned_type;  // before any fallback
+    std::string type;          // what was written
+    bool kept = false;         // stored as it was (no measurement)
+    double bits_per_weight = 0;
+    double cosine = 1;
+    double relative_mse = 0;  // mse / mean(original^2)
+    double max_abs_error = 0;
+    double seconds = 0;
+    std::string fallback;  // why `type` differs from `planned_type`, "" when it does not
+    int64_t zeroed = 0;    // non-finite values set to 0 (NanPolicy::zero)
+    uint64_t input_bytes = 0;
+    uint64_t output_bytes = 0;
+};
+
+struct Report {
+    std::string input;
+    std::string output;
+    std::vector<TensorReport> tensors;  // in file order
+    uint64_t input_bytes = 0;           // the files' sizes (the output's 0 in a dry run)
+    uint64_t output_bytes = 0;
+    double bits_per_weight = 0;  // written tensor bytes * 8 / elements, over all tensors
+    double seconds = 0;
+    int threads = 1;
+    int64_t fallbacks = 0;
+    uint64_t peak_rss_bytes = 0;  // of this process, when the run ended
+    bool dry_run = false;
+};
+
+struct Progress {
+    std::size_t tensors_done = 0;
+    std::size_t tensors_total = 0;
+    uint64_t bytes_done = 0;  // input bytes of the tensors done
+    uint64_t bytes_total = 0;
+    double seconds = 0;
+    const TensorReport* last = nullptr;  // the tensor just done
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+// Throws lowbit::Error naming the file, tensor or field (bad_argument, bad_file, io, cancelled).
+Report quantize_model(const Options& options, ThreadPool& pool, const ProgressFn& progress = {});
+
+// The report as JSON, schema "lowbit.quantize-report/1" (docs/QUANTIZE.md).
+std::string report_json(const Report& report);
+
+// The types tried for a tensor planned as `planned`, in order (planned first, F16 last).
+std::vector<const WeightType*> fallback_chain(const WeightType& planned);
+
+}  // namespace lowbit::quantize

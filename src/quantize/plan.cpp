@@ -1,0 +1,71 @@
+#include "plan.hpp"
+
+#include "lowbit/error.hpp"
+
+namespace lowbit::quantize {
+namespace {
+
+std::regex compile(const std::string& pattern, const char* field) {
+    try {
+        return std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        fail_field(field, "'", pattern, "' is not a valid regular expression (", e.what(), ")");
+    }
+}
+
+bool is_int_group(TypeId id) { return id >= TypeId::IntGroupFirst && id <= TypeId::IntGroupLast; }
+
+}  // namespace
+
+std::vector<const WeightType*> fallback_chain(const WeightType& planned) {
+    std::vector<const WeightType*> chain = {&planned};
+    const auto add = [&](TypeId id) { chain.push_back(&weight_type(id)); };
+    const TypeId id = planned.id;
+    if (is_int_group(id)) {
+        // 1100 + 8 * bits_index + 4 * asymmetric + group_index
+        const int offset = static_cast<int>(id) - static_cast<int>(TypeId::IntGroupFirst);
+        for (int bits_index = offset / 8 + 1; bits_index <= 2; ++bits_index) {
+            add(static_cast<TypeId>(static_cast<int>(id) + 8 * (bits_index - offset / 8)));
+        }
+    } else if (id == TypeId::Q4_0 || id == TypeId::Q4_1 || id == TypeId::Q6_K) {
+        add(TypeId::Q8_0);
+    } else if (planned.bits_per_weight < 4) {  // the ternary and 2-bit block types
+        add(TypeId::Q4_0);
+        add(TypeId::Q8_0);
+    }
+    if (id != TypeId::F16 && id != TypeId::BF16 && id != TypeId::F32) add(TypeId::F16);
+    return chain;
+}
+
+Policy::Policy(const Options& o) : default_type_(&weight_type(o.type)) {
+    for (const std::string& k : o.keep) keep_.push_back(compile(k, "keep"));
+    for (const TypeRule& r : o.tensor_types)
+        rules_.push_back({compile(r.pattern, "tensor_types"), &weight_type(r.type)});
+}
+
+TensorPlan Policy::plan(const std::string& name, const std::vector<int64_t>& ne) const {
+    TensorPlan p;
+    int64_t non_unit = 0;
+    for (int64_t d : ne) non_unit += d > 1 ? 1 : 0;
+    if (non_unit < 2) {  // norms, biases, scales
+        p.keep = true;
+        return p;
+    }
+    // an explicit rule wins over --keep, which wins over the default type
+    for (const Rule& r : rules_) {
+        if (std::regex_search(name, r.re)) {
+            p.candidates = fallback_chain(*r.type);
+            return p;
+        }
+    }
+    for (const std::regex& k : keep_) {
+        if (std::regex_search(name, k)) {
+            p.keep = true;
+            return p;
+        }
+    }
+    p.candidates = fallback_chain(*default_type_);
+    return p;
+}
+
+}  // namespace lowbit::quantize

@@ -1,0 +1,56 @@
+// The quantization report as JSON: schema "lowbit.quantize-report/1" (docs/QUANTIZE.md).
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "lowbit/quantize.hpp"
+
+namespace lowbit::quantize {
+namespace {
+
+// JSON has no infinity: a non-finite figure is null.
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+std::string report_json(const Report& r) {
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const TensorReport& t : r.tensors) {
+        nlohmann::json j = {{"name", t.name},
+                            {"shape", t.shape},
+                            {"source_type", t.source_type},
+                            {"planned_type", t.planned_type},
+                            {"type", t.type},
+                            {"kept", t.kept},
+                            {"bits_per_weight", number(t.bits_per_weight)},
+                            {"seconds", number(t.seconds)},
+                            {"input_bytes", t.input_bytes},
+                            {"output_bytes", t.output_bytes}};
+        if (!t.kept) {
+            j["cosine"] = number(t.cosine);
+            j["relative_mse"] = number(t.relative_mse);
+            j["max_abs_error"] = number(t.max_abs_error);
+        }
+        j["fallback"] = t.fallback.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.fallback);
+        if (t.zeroed > 0) j["zeroed_non_finite"] = t.zeroed;
+        tensors.push_back(std::move(j));
+    }
+    const nlohmann::json out = {
+        {"schema", "lowbit.quantize-report/1"},
+        {"input", r.input},
+        {"output", r.dry_run ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
+        {"dry_run", r.dry_run},
+        {"threads", r.threads},
+        {"totals",
+         {{"tensors", r.tensors.size()},
+          {"fallbacks", r.fallbacks},
+          {"input_bytes", r.input_bytes},
+          {"output_bytes", r.output_bytes},
+          {"bits_per_weight", number(r.bits_per_weight)},
+          {"seconds", number(r.seconds)},
+          {"input_mb_per_second", number(r.seconds > 0 ? static_cast<double>(r.input_bytes) / 1e6 / r.seconds : 0)},
+          {"peak_rss_bytes", r.peak_rss_bytes}}},
+        {"tensors", std::move(tensors)}};
+    return out.dump(2) + "\n";
+}
+
+}  // namespace lowbit::quantize

@@ -1,0 +1,159 @@
+// `lowbit quantize` end to end: the bundled model quantized and run, the report, bad
+// arguments, and a run killed (SIGKILL) or interrupted (SIGINT) mid-way leaving the previous
+// output as it was and nothing beside it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_run.hpp"
+#include "lowbit/gguf_writer.hpp"
+
+namespace lowbit::test {
+namespace {
+
+const std::filesystem::path kTinyModel = std::filesystem::path(LOWBIT_TINY_BITNET_DIR) / "tiny-bitnet.gguf";
+
+TEST(QuantizeCli, TheBundledModelQuantizedRunsAndTheReportIsJson) {
+    TempDir dir;
+    const std::string out = (dir / "q4.gguf").string();
+    const CliRun q = lowbit(dir, "quantize -t 2 --type Q4_0 --keep token_embd " + quoted(kTinyModel.string()) + " " +
+                                     quoted(out) + " --report " + quoted((dir / "r.json").string()));
+    ASSERT_EQ(q.status, 0) << q.err;
+    EXPECT_TRUE(contains(q.out, "blk.0.attn_q.weight")) << q.out;
+    EXPECT_TRUE(contains(q.out, "68 tensors (0 fell back)")) << q.out;
+    EXPECT_TRUE(contains(q.err, "quantize: [68/68] output_norm.weight F32"))
+        << q.err;  // plain progress lines off a TTY
+    std::ifstream f(dir / "r.json");
+    const nlohmann::json j = nlohmann::json::parse(f);
+    EXPECT_EQ(j["schema"], "lowbit.quantize-report/1");
+    ASSERT_EQ(j["tensors"].size(), 68u);
+    int q4 = 0;
+    for (const auto& t : j["tensors"]) {
+        if (t["type"] == "Q4_0") {
+            ++q4;
+            EXPECT_GT(t["cosine"].get<double>(), 0.9) << t;
+        }
+        if (t["name"] == "token_embd.weight") {
+            EXPECT_TRUE(t["kept"].get<bool>());
+        }
+    }
+    EXPECT_EQ(q4, 6 * 7);  // every linear of the 6 layers
+    EXPECT_EQ(j["totals"]["output_bytes"].get<uint64_t>(), std::filesystem::file_size(out));
+
+    const CliRun run = lowbit(dir, "run -t 2 -m " + quoted(out) + " -p 'Q: What do you get' -n 8 --temp 0");
+    EXPECT_EQ(run.status, 0) << run.err;
+    EXPECT_FALSE(run.out.empty());
+}
+
+TEST(QuantizeCli, BadArgumentsAreClearErrors) {
+    TempDir dir;
+    const std::string in = quoted(kTinyModel.string());
+    CliRun r = lowbit(dir, "quantize " + in);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "an output file is required")) << r.err;
+    r = lowbit(dir, "quantize " + in + " " + in);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "the output is the input model")) << r.err;
+    r = lowbit(dir, "quantize " + in + " " + quoted((dir / "o.gguf").string()) + " --tensor-type ffn_down");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "--tensor-type: 'ffn_down' is not REGEX=TYPE")) << r.err;
+    r = lowbit(dir, "quantize " + in + " " + quoted((dir / "o.gguf").string()) + " --keep '(['");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "--keep: '([' is not a valid regular expression")) << r.err;
+    r = lowbit(dir, "quantize " + in + " " + quoted((dir / "o.gguf").string()) + " --type Q4_0 --bits 4");
+    EXPECT_NE(r.status, 0);
+    EXPECT_TRUE(contains(r.err, "excludes")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "o.gguf"));
+}
+
+std::string matrix_name(int i) {
+    std::string name = "m";
+    name += std::to_string(i);
+    return name;
+}
+
+// A model big enough to be stopped mid-way: 48 F32 matrices of 512 x 1024.
+void write_big_model(const std::filesystem::path& path) {
+    GgufWriter w(path);
+    w.metadata().set("general.architecture", MetaValue(std::string("llama")));
+    constexpr int kTensors = 48;
+    for (int i = 0; i < kTensors; ++i) w.add_tensor(matrix_name(i), TypeId::F32, {1024, 512});
+    std::vector<float> v(1024 * 512);
+    uint32_t state = 1;
+    for (int i = 0; i < kTensors; ++i) {
+        for (float& x : v) {
+            state = state * 1664525u + 1013904223u;
+            x = static_cast<float>(static_cast<int32_t>(state)) / 2147483648.0f;
+        }
+        w.write_tensor(matrix_name(i), {reinterpret_cast<const uint8_t*>(v.data()), v.size() * 4});
+    }
+    w.finish();
+}
+
+// Starts `lowbit quantize`, waits for its first progress line, sends `sig`; returns the status.
+int stop_mid_run(const TempDir& dir, int sig, std::string& err) {
+    int pipe_fd[2];
+    if (::pipe(pipe_fd) != 0) return -2;
+    const std::string in = (dir / "big.gguf").string(), out = (dir / "out.gguf").string();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(pipe_fd[1], STDERR_FILENO);
+        ::close(pipe_fd[0]);
+        ::execl(LOWBIT_CLI_PATH, LOWBIT_CLI_PATH, "quantize", "-t", "1", "--bits", "2", "--min-cosine", "0.9999",
+                in.c_str(), out.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(pipe_fd[1]);
+    char buf[512];
+    bool signalled = false;
+    ssize_t n;
+    while ((n = ::read(pipe_fd[0], buf, sizeof buf)) > 0) {
+        err.append(buf, static_cast<std::size_t>(n));
+        if (!signalled && contains(err, "quantize: [1/")) {
+            ::kill(pid, sig);
+            signalled = true;
+        }
+    }
+    ::close(pipe_fd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) return -WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+std::vector<std::string> files_in(const TempDir& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+TEST(QuantizeCli, KilledOrInterruptedRunsLeaveThePreviousOutputAlone) {
+    TempDir dir;
+    write_big_model(dir / "big.gguf");
+    for (const int sig : {SIGKILL, SIGINT}) {
+        {
+            std::ofstream f(dir / "out.gguf");
+            f << "the previous output";
+        }
+        std::string err;
+        const int status = stop_mid_run(dir, sig, err);
+        if (sig == SIGKILL) {
+            EXPECT_EQ(status, -SIGKILL) << err;
+        } else {
+            EXPECT_EQ(status, 1) << err;
+            EXPECT_TRUE(contains(err, "interrupted by SIGINT; nothing was written")) << err;
+        }
+        const auto bytes = read_file(dir / "out.gguf");
+        EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "the previous output") << strsignal(sig);
+        EXPECT_EQ(files_in(dir), (std::vector<std::string>{"big.gguf", "out.gguf"}))
+            << "left behind after " << strsignal(sig);
+    }
+}
+
+}  // namespace
+}  // namespace lowbit::test

@@ -1,0 +1,218 @@
+// `lowbit quantize`: a whole GGUF model to low-bit types, tensor by tensor, with each tensor's
+// quality measured and a fallback to wider types (src/quantize/, docs/QUANTIZE.md).
+#include <fmt/core.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "commands.hpp"
+#include "lowbit/error.hpp"
+#include "lowbit/quantize.hpp"
+#include "lowbit/thread_pool.hpp"
+#include "lowbit/weight_type.hpp"
+
+namespace lowbit::cli {
+namespace {
+
+struct Profile {
+    const char* name;
+    int bits;
+    int group;
+    double min_cosine;
+};
+// ../shared/spec/quantizer.md's profiles
+constexpr Profile kProfiles[] = {{"edge", 2, 256, 0.65}, {"local", 4, 128, 0.85}, {"cloud", 8, 64, 0.95}};
+
+struct Options {
+    std::string input, output, type, profile = "local", nan = "error", report;
+    int bits = 0, group = 0, threads = 0;
+    bool asym = false, sym = false, strict = false, dry_run = false;
+    std::optional<double> min_cosine;
+    std::vector<std::string> keep, tensor_types;
+};
+
+std::string shape_text(const std::vector<int64_t>& ne) {
+    std::string s;
+    for (std::size_t i = ne.size(); i-- > 0;) s += (s.empty() ? "" : "x") + std::to_string(ne[i]);  // rows x cols
+    return s;
+}
+
+std::string bytes_text(double b) {
+    if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
+    if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
+    return fmt::format("{:.1f} kB", b / 1e3);
+}
+
+quantize::Options resolve(const Options& o, std::atomic<bool>& cancel) {
+    quantize::Options q;
+    q.input = o.input;
+    q.output = o.output;
+    q.keep = o.keep;
+    q.strict = o.strict;
+    q.dry_run = o.dry_run;
+    q.nan = o.nan == "zero" ? quantize::NanPolicy::zero : quantize::NanPolicy::error;
+    q.cancel = &cancel;
+    const Profile* profile = nullptr;
+    for (const Profile& p : kProfiles) {
+        if (o.profile == p.name) profile = &p;
+    }
+    if (!o.type.empty()) {
+        q.type = weight_type(o.type).id;
+        q.min_cosine = o.min_cosine;  // an explicit type falls back only when asked
+    } else {
+        q.type = int_group_type_id(o.bits ? o.bits : profile->bits, o.asym, o.group ? o.group : profile->group);
+        q.min_cosine = o.min_cosine ? o.min_cosine : profile->min_cosine;
+    }
+    if (q.min_cosine && *q.min_cosine <= 0) q.min_cosine.reset();
+    for (const std::string& rule : o.tensor_types) {
+        const std::size_t eq = rule.rfind('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == rule.size()) {
+            fail("--tensor-type: '", rule, "' is not REGEX=TYPE");
+        }
+        const WeightType* t = find_weight_type(rule.substr(eq + 1));
+        if (t == nullptr)
+            fail("--tensor-type: '", rule.substr(eq + 1), "' is not a weight type (see `lowbit formats`)");
+        q.tensor_types.push_back({rule.substr(0, eq), t->id});
+    }
+    return q;
+}
+
+void print_table(const quantize::Report& r) {
+    fmt::print("{:<28} {:>12} {:<15} {:>7} {:>8} {:>10} {:>9} {:>8}  {}\n", "tensor", "shape", "type", "bits/w",
+               "cosine", "rel. MSE", "max err", "ms", "fallback");
+    for (const quantize::TensorReport& t : r.tensors) {
+        if (t.kept) {
+            fmt::print("{:<28} {:>12} {:<15} {:>7.3f} {:>8} {:>10} {:>9} {:>8.1f}  kept\n", t.name, shape_text(t.shape),
+                       t.type, t.bits_per_weight, "-", "-", "-", 1000 * t.seconds);
+        } else {
+            fmt::print("{:<28} {:>12} {:<15} {:>7.3f} {:>8.5f} {:>10.3e} {:>9.3e} {:>8.1f}  {}\n", t.name,
+                       shape_text(t.shape), t.type, t.bits_per_weight, t.cosine, t.relative_mse, t.max_abs_error,
+                       1000 * t.seconds, t.fallback.empty() ? "" : t.fallback);
+        }
+    }
+    fmt::print(
+        "\n{} tensors ({} fell back), {} -> {}, {:.3f} bits/weight, {:.2f} s ({:.1f} MB/s of input), {} threads, "
+        "peak RSS {:.0f} MiB{}\n",
+        r.tensors.size(), r.fallbacks, bytes_text(static_cast<double>(r.input_bytes)),
+        r.dry_run ? "(dry run: nothing written)" : bytes_text(static_cast<double>(r.output_bytes)), r.bits_per_weight,
+        r.seconds, static_cast<double>(r.input_bytes) / 1e6 / std::max(r.seconds, 1e-9), r.threads,
+        static_cast<double>(r.peak_rss_bytes) / (1 << 20), r.dry_run ? "" : ", wrote " + r.output);
+}
+
+void write_report(const std::string& path, const quantize::Report& r) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        f << quantize::report_json(r);
+        f.flush();
+        if (!f) {
+            std::remove(tmp.c_str());
+            fail_as(ErrorCode::io, path, ": cannot write the report");
+        }
+    }
+    std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+    auto o = std::make_shared<Options>();
+    auto* cmd = app.add_subcommand("quantize",
+                                   "Quantize a GGUF model to low-bit types, measuring every tensor (cosine, error) and "
+                                   "falling back to wider types where quality is too low");
+    cmd->add_option("input", o->input, "Input model (GGUF: F32/F16/BF16, or any type lowbit decodes)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    cmd->add_option("output", o->output, "Output .gguf (written under a temporary name, renamed when complete)");
+    auto* type =
+        cmd->add_option("--type", o->type,
+                        "Type of the 2-D tensors, e.g. Q4_0, Q8_0, TQ2_0, INT4_SYM_G128 (see `lowbit formats`); "
+                        "falls back only with --min-cosine");
+    cmd->add_option("--bits", o->bits, "INTn group type: 2, 4 or 8 bits (default: the profile's)")
+        ->check(CLI::IsMember({2, 4, 8}))
+        ->excludes(type);
+    cmd->add_option("--group-size", o->group, "INTn group size: 32, 64, 128 or 256 (default: the profile's)")
+        ->check(CLI::IsMember({32, 64, 128, 256}))
+        ->excludes(type);
+    auto* asym = cmd->add_flag("--asym", o->asym, "INTn with a zero point per group");
+    cmd->add_flag("--sym", o->sym, "INTn symmetric (the default)")->excludes(asym);
+    asym->excludes(type);
+    cmd->add_option("--profile", o->profile,
+                    "Defaults when no --type: edge (INT2 g256, min cosine 0.65), local (INT4 g128, 0.85), cloud (INT8 "
+                    "g64, 0.95)")
+        ->check(CLI::IsMember({"edge", "local", "cloud"}))
+        ->capture_default_str();
+    cmd->add_option("--keep", o->keep, "Store tensors whose name matches this regex as they are (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--tensor-type", o->tensor_types,
+                    "REGEX=TYPE: tensors matching REGEX get TYPE (repeatable; first match)")
+        ->allow_extra_args(false);
+    cmd->add_option(
+           "--min-cosine", o->min_cosine,
+           "Fall back to the next wider type (2 -> 4 -> 8 bits -> F16) below this cosine similarity (0: never)")
+        ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("-t,--threads", o->threads, "Threads (default: all CPUs this process may use)")
+        ->check(CLI::Range(0, 1024));
+    cmd->add_option("--nan", o->nan, "NaN or infinite weights: error (name the tensor and element) or zero")
+        ->check(CLI::IsMember({"error", "zero"}))
+        ->capture_default_str();
+    cmd->add_flag("--strict", o->strict,
+                  "A shape the planned type cannot store is an error (default: the next type of its chain)");
+    cmd->add_option("--report", o->report, "Write the per-tensor report as JSON (lowbit.quantize-report/1)");
+    cmd->add_flag("--dry-run", o->dry_run, "Quantize and measure, write no model");
+    cmd->callback([o] {
+        if (o->output.empty() && !o->dry_run) fail("an output file is required (or --dry-run)");
+        static std::atomic<bool> cancel{false};
+        static std::atomic<int> caught{0};
+        struct sigaction sa {};
+        sa.sa_handler = [](int s) {
+            caught.store(s);
+            cancel.store(true);
+        };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, nullptr);
+        sigaction(SIGTERM, &sa, nullptr);
+
+        const quantize::Options q = resolve(*o, cancel);
+        ThreadPool pool(o->threads > 0 ? o->threads : default_thread_count());
+        const bool tty = isatty(STDERR_FILENO) != 0;
+        const auto progress = [tty](const quantize::Progress& p) {
+            const double rate = p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
+            const double eta = rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate : 0;
+            if (tty) {
+                const int width = 30;
+                const int filled = p.bytes_total ? static_cast<int>(width * p.bytes_done / p.bytes_total) : width;
+                fmt::print(stderr, "\r[{}{}] {}/{} tensors, {}/{}, {:.1f} MB/s, ETA {:.0f} s   ",
+                           std::string(filled, '#'), std::string(width - filled, '.'), p.tensors_done, p.tensors_total,
+                           bytes_text(static_cast<double>(p.bytes_done)),
+                           bytes_text(static_cast<double>(p.bytes_total)), rate / 1e6, eta);
+                if (p.tensors_done == p.tensors_total) fmt::print(stderr, "\n");
+            } else {
+                fmt::print(stderr, "quantize: [{}/{}] {} {} ({:.1f} s, {:.1f} MB/s)\n", p.tensors_done, p.tensors_total,
+                           p.last->name, p.last->type, p.seconds, rate / 1e6);
+            }
+        };
+        quantize::Report r;
+        try {
+            r = quantize::quantize_model(q, pool, progress);
+        } catch (const Error& e) {
+            if (tty) fmt::print(stderr, "\n");
+            if (e.code() == ErrorCode::cancelled) {
+                throw Error(
+                    concat("interrupted by ", caught.load() == SIGTERM ? "SIGTERM" : "SIGINT", "; nothing was written"),
+                    ErrorCode::cancelled);
+            }
+            throw;
+        }
+        print_table(r);
+        if (!o->report.empty()) write_report(o->report, r);
+    });
+}
+
+}  // namespace lowbit::cli
