@@ -1,4 +1,4 @@
-// AtomicOutput: temporary file + fsync + rename.
+// AtomicOutput: an unnamed (or else temporary) file + fsync + a name + rename.
 #include "atomic_output.hpp"
 
 #include <fcntl.h>
@@ -29,13 +29,17 @@ AtomicOutput::AtomicOutput(const std::filesystem::path& path) : path_(path.strin
     if (path_.empty()) {
         fail_as(ErrorCode::io, "output file: empty path");
     }
-    // O_EXCL with a fresh name: never clobbers anything. Mode 0666 minus the umask, like any
-    // file the user creates.
+    // An unnamed file (O_TMPFILE) where the file system has them: a process killed before
+    // finish() leaves nothing at all. Else O_EXCL with a fresh name: never clobbers anything.
+    // Mode 0666 minus the umask, like any file the user creates.
+    const std::string dir = std::filesystem::path(path_).parent_path().string();
+    fd_ = ::open(dir.empty() ? "." : dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
     for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
         temp_path_ = temp_name_for(path_);
         fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd_ < 0 && errno != EEXIST) {
-            fail_as(ErrorCode::io, path_, ": cannot create a temporary file beside it (", temp_path_, "): ", std::strerror(errno));
+            fail_as(ErrorCode::io, path_, ": cannot create a temporary file beside it (", temp_path_,
+                    "): ", std::strerror(errno));
         }
     }
     if (fd_ < 0) {
@@ -94,6 +98,17 @@ void AtomicOutput::finish() {
     flush();
     if (::fsync(fd_) != 0) {
         fail_as(ErrorCode::io, path_, ": fsync failed: ", std::strerror(errno));
+    }
+    if (temp_path_.empty()) {  // unnamed: give it a fresh name beside the output, then rename as below
+        const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+        for (int attempt = 0; attempt < 16; ++attempt) {
+            temp_path_ = temp_name_for(path_);
+            if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) == 0) break;
+            const int err = errno;
+            temp_path_.clear();
+            if (err != EEXIST) fail_as(ErrorCode::io, path_, ": cannot name the finished file: ", std::strerror(err));
+        }
+        if (temp_path_.empty()) fail_as(ErrorCode::io, path_, ": cannot name the finished file: names keep colliding");
     }
     const int fd = fd_;
     fd_ = -1;

@@ -1,8 +1,9 @@
 // An output file that appears under its final name only when complete: bytes go to a new
-// temporary file in the same directory (so the final rename stays on one file system), and
-// finish() flushes, fsyncs and renames it into place. Destroying it unfinished (an error, an
-// exception, an early return) removes the temporary file, so no partial output is ever left
-// under the final name or beside it.
+// unnamed file (O_TMPFILE; where the file system lacks it, a temporary name) in the same
+// directory, so that the final rename stays on one file system, and finish() flushes, fsyncs,
+// names it and renames it into place. A process killed before that leaves nothing. Destroying it unfinished (an error,
+// an exception, an early return) removes the temporary file, so no partial output is ever left under the final name or
+// beside it.
 #pragma once
 
 #include <cstdint>

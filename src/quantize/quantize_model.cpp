@@ -1,4 +1,6 @@
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -47,6 +49,16 @@ std::optional<uint32_t> llama_file_type(TypeId t) {
     }
 }
 
+// The input is mapped: pages of a tensor that is done leave this process's memory (they stay
+// in the page cache), so the resident set holds about one tensor whatever the model's size.
+void release_pages(std::span<const uint8_t> bytes) {
+    if (bytes.empty()) return;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(bytes.data()) / page * page;
+    const uintptr_t end = reinterpret_cast<uintptr_t>(bytes.data() + bytes.size());
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advice: a failure loses nothing
+}
+
 uint64_t peak_rss_bytes() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
@@ -93,38 +105,93 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     p.tensors_total = in.tensors().size();
     for (const GgufTensor& t : in.tensors()) p.bytes_total += t.bytes;
 
+    // Plan every tensor; the types a shape rules out are known before any work.
+    struct Planned {
+        const GgufTensor* tensor;
+        TensorPlan plan;
+        std::vector<const WeightType*> candidates;  // from the first that can hold the shape
+        std::string shape_fallback;
+    };
+    std::vector<Planned> planned;
+    for (const GgufTensor& t : in.tensors()) {
+        Planned x{&t, policy.plan(t.name, t.ne), {}, {}};
+        if (!x.plan.keep) {
+            std::size_t k = 0;
+            for (std::string why; k < x.plan.candidates.size(); ++k) {
+                if (can_store(*x.plan.candidates[k], t.rows, t.cols, why)) break;
+                if (o.strict || k + 1 == x.plan.candidates.size()) {
+                    fail_as(ErrorCode::bad_argument, in.source(), ": tensor '", t.name,
+                            "': ", x.plan.candidates[k]->name, " cannot store it: ", why);
+                }
+                x.shape_fallback += concat(x.shape_fallback.empty() ? "" : "; ", x.plan.candidates[k]->name, ": ", why);
+            }
+            x.candidates.assign(x.plan.candidates.begin() + static_cast<std::ptrdiff_t>(k), x.plan.candidates.end());
+        }
+        planned.push_back(std::move(x));
+    }
+
+    // Without a quality threshold every type is known now: tensors stream into the GGUF as they
+    // are done. With one, they wait in a spool until the header can be written.
+    const bool known_types = !o.min_cosine;
+    std::optional<GgufWriter> writer;
+    const auto open_writer = [&](const std::vector<uint32_t>& types) {
+        writer.emplace(o.output);
+        Metadata& md = writer->metadata();
+        for (const auto& [key, value] : in.metadata().entries()) {
+            if (key != kLowbitFormatVersionKey) md.set(key, value);
+        }
+        md.erase("general.file_type");
+        if (const auto ft = llama_file_type(o.type)) md.set("general.file_type", MetaValue(*ft));
+        md.set("general.quantization_version", MetaValue(uint32_t{2}));
+        md.set("general.quantized_by", MetaValue(std::string("lowbit ") + std::string(version())));
+        for (std::size_t i = 0; i < planned.size(); ++i) {
+            writer->add_tensor(planned[i].tensor->name, types[i], planned[i].tensor->ne);
+        }
+    };
+    if (known_types && !o.dry_run) {
+        std::vector<uint32_t> types;
+        for (const Planned& x : planned) {
+            types.push_back(x.plan.keep ? x.tensor->type_id : static_cast<uint32_t>(x.candidates.front()->id));
+        }
+        open_writer(types);
+    }
     std::optional<Spool> spool;
-    if (!o.dry_run) spool.emplace(o.output);
+    if (!known_types && !o.dry_run) spool.emplace(o.output);
+
     std::vector<Written> written;
     double elements = 0, out_bits = 0;
-    for (const GgufTensor& t : in.tensors()) {
+    for (const Planned& x : planned) {
+        const GgufTensor& t = *x.tensor;
         const Clock::time_point t0 = Clock::now();
         TensorReport r;
         r.name = t.name;
         r.shape = t.ne;
         r.source_type = t.type->name;
         r.input_bytes = t.bytes;
-        const TensorPlan plan = policy.plan(t.name, t.ne);
-        if (plan.keep) {
+        if (x.plan.keep) {
             r.kept = true;
             r.planned_type = r.type = r.source_type;
             r.output_bytes = t.bytes;
             written.push_back({&t, t.type_id, 0, t.bytes, true});
+            if (writer) writer->write_tensor(t.name, in.tensor_data(t));
         } else {
             const std::string where = concat(in.source(), ": tensor '", t.name, "'");
-            const EncodedTensor e = encode_tensor(where, in.weight(t), plan.candidates, o, pool);
-            r.planned_type = plan.candidates.front()->name;
+            const EncodedTensor e = encode_tensor(where, in.weight(t), x.candidates, o, pool);
+            r.planned_type = x.plan.candidates.front()->name;
             r.type = e.type->name;
             r.cosine = e.cosine;
             r.relative_mse = e.relative_mse;
             r.max_abs_error = e.max_abs_error;
-            r.fallback = e.fallback;
+            r.fallback = x.shape_fallback.empty() || e.fallback.empty() ? x.shape_fallback + e.fallback
+                                                                        : x.shape_fallback + "; " + e.fallback;
             r.zeroed = e.zeroed;
             r.output_bytes = e.bytes.size();
-            if (e.type != plan.candidates.front()) ++report.fallbacks;
+            if (e.type != x.plan.candidates.front()) ++report.fallbacks;
             const uint64_t offset = spool ? spool->append(e.bytes) : 0;
+            if (writer) writer->write_tensor(t.name, e.bytes);
             written.push_back({&t, static_cast<uint32_t>(e.type->id), offset, e.bytes.size(), false});
         }
+        release_pages(in.tensor_data(t));
         r.bits_per_weight =
             t.elements() > 0 ? 8.0 * static_cast<double>(r.output_bytes) / static_cast<double>(t.elements()) : 0;
         elements += static_cast<double>(t.elements());
@@ -139,34 +206,30 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     }
     report.bits_per_weight = elements > 0 ? out_bits / elements : 0;
 
-    if (!o.dry_run) {
-        GgufWriter w(o.output);
-        Metadata& md = w.metadata();
-        for (const auto& [key, value] : in.metadata().entries()) {
-            if (key != kLowbitFormatVersionKey) md.set(key, value);
-        }
-        md.erase("general.file_type");
-        if (const auto ft = llama_file_type(o.type)) md.set("general.file_type", MetaValue(*ft));
-        md.set("general.quantization_version", MetaValue(uint32_t{2}));
-        md.set("general.quantized_by", MetaValue(std::string("lowbit ") + std::string(version())));
-        for (const Written& x : written) w.add_tensor(x.source->name, x.type_id, x.source->ne);
+    if (spool) {
+        std::vector<uint32_t> types;
+        for (const Written& x : written) types.push_back(x.type_id);
+        open_writer(types);
         std::vector<uint8_t> buffer;
         for (const Written& x : written) {
-            w.begin_tensor(x.source->name);
+            writer->begin_tensor(x.source->name);
             if (x.kept) {
-                w.write(in.tensor_data(*x.source));
+                writer->write(in.tensor_data(*x.source));
+                release_pages(in.tensor_data(*x.source));
             } else {
                 for (uint64_t done = 0; done < x.bytes;) {
                     const uint64_t piece = std::min<uint64_t>(x.bytes - done, uint64_t{4} << 20);
                     buffer.resize(piece);
                     spool->read(x.spool_offset + done, buffer);
-                    w.write(buffer);
+                    writer->write(buffer);
                     done += piece;
                 }
             }
-            w.end_tensor();
+            writer->end_tensor();
         }
-        w.finish();
+    }
+    if (writer) {
+        writer->finish();
         report.output_bytes = std::filesystem::file_size(o.output);
     }
     report.seconds = seconds_since(start);

@@ -39,6 +39,17 @@ bool rows_are_independent(const WeightType& t, int64_t cols) {
 
 struct Sums {
     double dot = 0, ref2 = 0, approx2 = 0, err2 = 0, max_err = 0;
+
+    void add(const float* ref, const float* approx, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const double a = ref[i], b = approx[i], e = a - b;
+            dot += a * b;
+            ref2 += a * a;
+            approx2 += b * b;
+            err2 += e * e;
+            max_err = std::max(max_err, std::fabs(e));
+        }
+    }
 };
 
 std::string format_cosine(double c) {
@@ -47,105 +58,141 @@ std::string format_cosine(double c) {
     return buf;
 }
 
+// Zeroes the non-finite values of [v, v + n); returns how many there were.
+int64_t zero_non_finite(float* v, std::size_t n) {
+    int64_t count = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(v[i])) {
+            v[i] = 0.0f;
+            ++count;
+        }
+    }
+    return count;
+}
+
 }  // namespace
+
+bool can_store(const WeightType& type, int64_t rows, int64_t cols, std::string& why) {
+    try {
+        if (cols % type.col_multiple != 0) fail("rows of ", cols, " values are not a multiple of ", type.col_multiple);
+        type.tensor_bytes(rows, cols);
+        return true;
+    } catch (const Error& e) {
+        why = e.what();
+        return false;
+    }
+}
 
 EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source,
                             const std::vector<const WeightType*>& candidates, const Options& o, ThreadPool& pool) {
     const int64_t rows = source.view.rows, cols = source.view.cols;
-    const std::size_t n = static_cast<std::size_t>(rows * cols);
     const KernelSet& ks = default_kernel_set();
-    std::vector<float> values(n);
-    for_row_chunks(pool, rows, cols, o, [&](int64_t, int64_t r0, int64_t r1) {
-        ks[*source.type].ops.dequantize(source.view, r0, r1, values.data() + r0 * cols);
-    });
+    const DequantizeFn decode_source = ks[*source.type].ops.dequantize;
+    const int64_t step = chunk_rows(cols);
+    const std::size_t chunks = static_cast<std::size_t>((rows + step - 1) / step);
+    // a chunk of the source as floats (non-finite values zeroed when the policy says so)
+    const auto source_chunk = [&](int64_t r0, int64_t r1, float* dst) {
+        decode_source(source.view, r0, r1, dst);
+        if (o.nan == NanPolicy::zero) zero_non_finite(dst, static_cast<std::size_t>((r1 - r0) * cols));
+    };
 
     EncodedTensor out;
-    // NaN and infinity: the first one in row order is named, or all are set to 0
-    const int64_t step = chunk_rows(cols);
-    std::vector<int64_t> first_bad(static_cast<std::size_t>((rows + step - 1) / step), -1);
+    // NaN and infinity: the first one in row order is named, or they are counted (and zeroed
+    // wherever the source is read)
+    std::vector<int64_t> first_bad(chunks, -1), bad_count(chunks, 0);
     for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
-        for (int64_t i = r0 * cols; i < r1 * cols; ++i) {
-            if (!std::isfinite(values[static_cast<std::size_t>(i)])) {
-                first_bad[static_cast<std::size_t>(c)] = i;
-                break;
+        std::vector<float> v(static_cast<std::size_t>((r1 - r0) * cols));
+        decode_source(source.view, r0, r1, v.data());
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (!std::isfinite(v[i])) {
+                if (first_bad[static_cast<std::size_t>(c)] < 0)
+                    first_bad[static_cast<std::size_t>(c)] = r0 * cols + static_cast<int64_t>(i);
+                ++bad_count[static_cast<std::size_t>(c)];
             }
         }
     });
     const auto bad = std::find_if(first_bad.begin(), first_bad.end(), [](int64_t i) { return i >= 0; });
     if (bad != first_bad.end()) {
-        const float v = values[static_cast<std::size_t>(*bad)];
         if (o.nan == NanPolicy::error) {
+            std::vector<float> row(static_cast<std::size_t>(cols));
+            decode_source(source.view, *bad / cols, *bad / cols + 1, row.data());
+            const float v = row[static_cast<std::size_t>(*bad % cols)];
             fail_as(ErrorCode::bad_file, where, ": element [", *bad / cols, ", ", *bad % cols, "] is ",
                     std::isnan(v) ? "NaN" : "infinite", " (quantize with --nan zero to set such values to 0)");
         }
-        for (float& x : values) {
-            if (!std::isfinite(x)) {
-                x = 0.0f;
-                ++out.zeroed;
-            }
-        }
+        for (int64_t k : bad_count) out.zeroed += k;
     }
 
-    std::vector<float> ternarized;
+    // the whole tensor as floats, for the types that reduce over it (absmean ternarization, a
+    // tensor scale): made on first need
+    std::vector<float> values, ternarized;
+    const auto whole = [&]() -> const std::vector<float>& {
+        if (values.empty()) {
+            values.resize(static_cast<std::size_t>(rows * cols));
+            for_row_chunks(pool, rows, cols, o,
+                           [&](int64_t, int64_t r0, int64_t r1) { source_chunk(r0, r1, values.data() + r0 * cols); });
+        }
+        return values;
+    };
+
     for (std::size_t k = 0; k < candidates.size(); ++k) {
         const WeightType& type = *candidates[k];
         const bool last = k + 1 == candidates.size();
-        std::size_t bytes = 0;
-        try {
-            if (cols % type.col_multiple != 0) {
-                fail("rows of ", cols, " values are not a multiple of ", type.col_multiple);
-            }
-            bytes = type.tensor_bytes(rows, cols);
-        } catch (const Error& e) {
-            if (o.strict || last)
-                fail_as(ErrorCode::bad_argument, where, ": ", type.name, " cannot store it: ", e.what());
-            out.fallback += concat(out.fallback.empty() ? "" : "; ", type.name, ": ", e.what());
+        std::string why;
+        if (!can_store(type, rows, cols, why)) {
+            if (o.strict || last) fail_as(ErrorCode::bad_argument, where, ": ", type.name, " cannot store it: ", why);
+            out.fallback += concat(out.fallback.empty() ? "" : "; ", type.name, ": ", why);
             continue;
         }
-        // ternary types store absmean-ternarized weights (weights already ternary x one scale as
-        // they are); the error is measured against the original
-        const float* input = values.data();
-        if (type.ternary && !is_ternary_times_scale(values)) {
-            ternarized = values;
-            absmean_ternarize_inplace(ternarized);
-            input = ternarized.data();
-        }
-        std::vector<uint8_t> encoded(bytes);
+        std::vector<uint8_t> encoded(type.tensor_bytes(rows, cols));
         const Kernels& ops = ks[type].ops;
+        const WeightView view{encoded.data(), rows, cols};
+        std::vector<Sums> sums(chunks);
         try {
-            if (rows_are_independent(type, cols)) {
+            if (!type.ternary && rows_are_independent(type, cols)) {
+                // one pass per chunk while it is in cache: decode the source, encode, decode
+                // the encoding, compare
                 const std::size_t row_bytes = type.row_bytes(cols);
-                for_row_chunks(pool, rows, cols, o, [&](int64_t, int64_t r0, int64_t r1) {
-                    ops.quantize(input + r0 * cols, r1 - r0, cols,
-                                 encoded.data() + static_cast<std::size_t>(r0) * row_bytes);
+                for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
+                    const std::size_t n = static_cast<std::size_t>((r1 - r0) * cols);
+                    std::vector<float> ref(n), back(n);
+                    source_chunk(r0, r1, ref.data());
+                    ops.quantize(ref.data(), r1 - r0, cols, encoded.data() + static_cast<std::size_t>(r0) * row_bytes);
+                    ops.dequantize(view, r0, r1, back.data());
+                    sums[static_cast<std::size_t>(c)].add(ref.data(), back.data(), n);
                 });
             } else {
-                check_cancel(o);
-                ops.quantize(input, rows, cols, encoded.data());
+                // ternary types store absmean-ternarized weights (weights already ternary x one
+                // scale as they are); the error is measured against the original
+                const std::vector<float>& v = whole();
+                const float* input = v.data();
+                if (type.ternary && !is_ternary_times_scale(v)) {
+                    ternarized = v;
+                    absmean_ternarize_inplace(ternarized);
+                    input = ternarized.data();
+                }
+                if (rows_are_independent(type, cols)) {
+                    const std::size_t row_bytes = type.row_bytes(cols);
+                    for_row_chunks(pool, rows, cols, o, [&](int64_t, int64_t r0, int64_t r1) {
+                        ops.quantize(input + r0 * cols, r1 - r0, cols,
+                                     encoded.data() + static_cast<std::size_t>(r0) * row_bytes);
+                    });
+                } else {
+                    check_cancel(o);
+                    ops.quantize(input, rows, cols, encoded.data());
+                }
+                for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
+                    std::vector<float> back(static_cast<std::size_t>((r1 - r0) * cols));
+                    ops.dequantize(view, r0, r1, back.data());
+                    sums[static_cast<std::size_t>(c)].add(v.data() + r0 * cols, back.data(), back.size());
+                });
             }
         } catch (const Error& e) {
             if (e.code() == ErrorCode::cancelled) throw;
             fail_as(ErrorCode::bad_argument, where, ": ", type.name, ": ", e.what());
         }
 
-        // quality: each chunk's sums in double, merged in chunk order
-        std::vector<Sums> sums(first_bad.size());
-        const WeightView view{encoded.data(), rows, cols};
-        for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
-            std::vector<float> back(static_cast<std::size_t>((r1 - r0) * cols));
-            ops.dequantize(view, r0, r1, back.data());
-            Sums s;
-            const float* ref = values.data() + r0 * cols;
-            for (std::size_t i = 0; i < back.size(); ++i) {
-                const double a = ref[i], b = back[i], e = a - b;
-                s.dot += a * b;
-                s.ref2 += a * a;
-                s.approx2 += b * b;
-                s.err2 += e * e;
-                s.max_err = std::max(s.max_err, std::fabs(e));
-            }
-            sums[static_cast<std::size_t>(c)] = s;
-        });
+        // each chunk's sums in double, merged in chunk order
         Sums total;
         for (const Sums& s : sums) {
             total.dot += s.dot;

@@ -1,4 +1,4 @@
-// One tensor of a model: decoded to floats, checked for NaN/infinity, encoded as the first
+// One tensor of a model: decoded chunk by chunk, checked for NaN/infinity, encoded as the first
 // type of its chain that can hold its shape and (with a threshold) keeps its cosine
 // similarity, and measured against the original. Rows go out in fixed chunks over the pool,
 // so the bytes and the figures do not depend on the thread count.
@@ -22,6 +22,9 @@ struct EncodedTensor {
     std::string fallback;  // why a type of the chain was passed over ("" when the first fit)
     int64_t zeroed = 0;
 };
+
+// Whether `type` can hold a rows x cols tensor; if not, `why` says why.
+bool can_store(const WeightType& type, int64_t rows, int64_t cols, std::string& why);
 
 // `where` names the tensor in messages ("FILE: tensor 'NAME'").
 EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source,

@@ -95,7 +95,8 @@ void write_big_model(const std::filesystem::path& path) {
 }
 
 // Starts `lowbit quantize`, waits for its first progress line, sends `sig`; returns the status.
-int stop_mid_run(const TempDir& dir, int sig, std::string& err) {
+// min_cosine "0": types known up front, tensors stream into the output; else through the spool.
+int stop_mid_run(const TempDir& dir, int sig, const char* min_cosine, std::string& err) {
     int pipe_fd[2];
     if (::pipe(pipe_fd) != 0) return -2;
     const std::string in = (dir / "big.gguf").string(), out = (dir / "out.gguf").string();
@@ -103,7 +104,7 @@ int stop_mid_run(const TempDir& dir, int sig, std::string& err) {
     if (pid == 0) {
         ::dup2(pipe_fd[1], STDERR_FILENO);
         ::close(pipe_fd[0]);
-        ::execl(LOWBIT_CLI_PATH, LOWBIT_CLI_PATH, "quantize", "-t", "1", "--bits", "2", "--min-cosine", "0.9999",
+        ::execl(LOWBIT_CLI_PATH, LOWBIT_CLI_PATH, "quantize", "-t", "1", "--bits", "2", "--min-cosine", min_cosine,
                 in.c_str(), out.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
@@ -135,13 +136,14 @@ std::vector<std::string> files_in(const TempDir& dir) {
 TEST(QuantizeCli, KilledOrInterruptedRunsLeaveThePreviousOutputAlone) {
     TempDir dir;
     write_big_model(dir / "big.gguf");
-    for (const int sig : {SIGKILL, SIGINT}) {
+    for (const auto& [sig, min_cosine] :
+         {std::pair{SIGKILL, "0.9999"}, std::pair{SIGINT, "0.9999"}, std::pair{SIGKILL, "0"}, std::pair{SIGINT, "0"}}) {
         {
             std::ofstream f(dir / "out.gguf");
             f << "the previous output";
         }
         std::string err;
-        const int status = stop_mid_run(dir, sig, err);
+        const int status = stop_mid_run(dir, sig, min_cosine, err);
         if (sig == SIGKILL) {
             EXPECT_EQ(status, -SIGKILL) << err;
         } else {
@@ -151,7 +153,7 @@ TEST(QuantizeCli, KilledOrInterruptedRunsLeaveThePreviousOutputAlone) {
         const auto bytes = read_file(dir / "out.gguf");
         EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "the previous output") << strsignal(sig);
         EXPECT_EQ(files_in(dir), (std::vector<std::string>{"big.gguf", "out.gguf"}))
-            << "left behind after " << strsignal(sig);
+            << "left behind after " << strsignal(sig) << " with --min-cosine " << min_cosine;
     }
 }
 
