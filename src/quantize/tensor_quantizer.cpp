@@ -212,7 +212,7 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
         }
         out.type = &type;
         out.bytes = std::move(encoded);
-        out.cosine = cosine;
+        out.cosine = std::min(1.0, cosine);  // rounding can put an exact match a hair above 1
         out.relative_mse = total.ref2 == 0 ? (total.err2 == 0 ? 0.0 : INFINITY) : total.err2 / total.ref2;
         out.max_abs_error = total.max_err;
         return out;
