@@ -223,15 +223,18 @@ void Server::State::generation(const httplib::Request& req, httplib::Response& r
     auto watch = std::make_shared<ConnectionWatch>(req.remote_addr, req.remote_port, req.local_port);
     if (!g.stream) {
         std::string text;
+        Clock::time_point last_check = Clock::now();
         while (true) {
             const std::optional<JobEvent> e = job->next(kPoll);
-            if (!e) {
+            // asked every kPoll even while pieces keep coming (they may come faster than that)
+            if (!e || Clock::now() - last_check >= kPoll) {
+                last_check = Clock::now();
                 if (watch->closed()) {
                     job->cancel();  // the slot is freed at the next step; nobody reads an answer
                     return send_error(res, 499, "cancelled", "the client closed the connection");
                 }
-                continue;
             }
+            if (!e) continue;
             if (e->kind == JobEvent::Kind::text) {
                 text += e->text;
             } else if (e->kind == JobEvent::Kind::done) {
