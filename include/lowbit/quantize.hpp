@@ -101,6 +101,8 @@ Report quantize_model(const Options& options, ThreadPool& pool, const ProgressFn
 
 // The report as JSON, schema "lowbit.quantize-report/1" (docs/QUANTIZE.md).
 std::string report_json(const Report& report);
+// Writes report_json() to `path` (complete or not at all, like the model).
+void write_report(const std::filesystem::path& path, const Report& report);
 
 // The types tried for a tensor planned as `planned`, in order (planned first, F16 last).
 std::vector<const WeightType*> fallback_chain(const WeightType& planned);

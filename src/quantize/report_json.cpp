@@ -2,6 +2,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "../io/atomic_output.hpp"
 #include "lowbit/quantize.hpp"
 
 namespace lowbit::quantize {
@@ -51,6 +52,13 @@ std::string report_json(const Report& r) {
           {"peak_rss_bytes", r.peak_rss_bytes}}},
         {"tensors", std::move(tensors)}};
     return out.dump(2) + "\n";
+}
+
+void write_report(const std::filesystem::path& path, const Report& report) {
+    const std::string text = report_json(report);
+    io::AtomicOutput out(path);
+    out.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    out.finish();
 }
 
 }  // namespace lowbit::quantize

@@ -5,9 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -105,20 +102,6 @@ void print_table(const quantize::Report& r) {
         static_cast<double>(r.peak_rss_bytes) / (1 << 20), r.dry_run ? "" : ", wrote " + r.output);
 }
 
-void write_report(const std::string& path, const quantize::Report& r) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << quantize::report_json(r);
-        f.flush();
-        if (!f) {
-            std::remove(tmp.c_str());
-            fail_as(ErrorCode::io, path, ": cannot write the report");
-        }
-    }
-    std::filesystem::rename(tmp, path);
-}
-
 }  // namespace
 
 void add_quantize_command(CLI::App& app) {
@@ -211,7 +194,7 @@ void add_quantize_command(CLI::App& app) {
             throw;
         }
         print_table(r);
-        if (!o->report.empty()) write_report(o->report, r);
+        if (!o->report.empty()) quantize::write_report(o->report, r);
     });
 }
 
