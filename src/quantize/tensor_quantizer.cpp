@@ -58,18 +58,6 @@ std::string format_cosine(double c) {
     return buf;
 }
 
-// Zeroes the non-finite values of [v, v + n); returns how many there were.
-int64_t zero_non_finite(float* v, std::size_t n) {
-    int64_t count = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(v[i])) {
-            v[i] = 0.0f;
-            ++count;
-        }
-    }
-    return count;
-}
-
 }  // namespace
 
 bool can_store(const WeightType& type, int64_t rows, int64_t cols, std::string& why) {
@@ -90,49 +78,46 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
     const DequantizeFn decode_source = ks[*source.type].ops.dequantize;
     const int64_t step = chunk_rows(cols);
     const std::size_t chunks = static_cast<std::size_t>((rows + step - 1) / step);
-    // a chunk of the source as floats (non-finite values zeroed when the policy says so)
-    const auto source_chunk = [&](int64_t r0, int64_t r1, float* dst) {
+    // NaN and infinity, found wherever the source is read: the first in row order is named, or
+    // each becomes 0 and is counted
+    std::vector<int64_t> first_bad(chunks, -1), zeroed(chunks, 0);
+    // chunk c of the source as floats; false when it holds a value the policy refuses
+    const auto source_chunk = [&](int64_t c, int64_t r0, int64_t r1, float* dst) {
         decode_source(source.view, r0, r1, dst);
-        if (o.nan == NanPolicy::zero) zero_non_finite(dst, static_cast<std::size_t>((r1 - r0) * cols));
+        int64_t count = 0;
+        for (int64_t i = 0; i < (r1 - r0) * cols; ++i) {
+            if (std::isfinite(dst[i])) continue;
+            if (o.nan == NanPolicy::error) {
+                first_bad[static_cast<std::size_t>(c)] = r0 * cols + i;
+                return false;
+            }
+            dst[i] = 0.0f;
+            ++count;
+        }
+        zeroed[static_cast<std::size_t>(c)] = count;
+        return true;
+    };
+    const auto refuse_non_finite = [&] {
+        const auto bad = std::find_if(first_bad.begin(), first_bad.end(), [](int64_t i) { return i >= 0; });
+        if (bad == first_bad.end()) return;
+        std::vector<float> row(static_cast<std::size_t>(cols));
+        decode_source(source.view, *bad / cols, *bad / cols + 1, row.data());
+        fail_as(ErrorCode::bad_file, where, ": element [", *bad / cols, ", ", *bad % cols, "] is ",
+                std::isnan(row[static_cast<std::size_t>(*bad % cols)]) ? "NaN" : "infinite",
+                " (quantize with --nan zero to set such values to 0)");
     };
 
     EncodedTensor out;
-    // NaN and infinity: the first one in row order is named, or they are counted (and zeroed
-    // wherever the source is read)
-    std::vector<int64_t> first_bad(chunks, -1), bad_count(chunks, 0);
-    for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
-        std::vector<float> v(static_cast<std::size_t>((r1 - r0) * cols));
-        decode_source(source.view, r0, r1, v.data());
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            if (!std::isfinite(v[i])) {
-                if (first_bad[static_cast<std::size_t>(c)] < 0)
-                    first_bad[static_cast<std::size_t>(c)] = r0 * cols + static_cast<int64_t>(i);
-                ++bad_count[static_cast<std::size_t>(c)];
-            }
-        }
-    });
-    const auto bad = std::find_if(first_bad.begin(), first_bad.end(), [](int64_t i) { return i >= 0; });
-    if (bad != first_bad.end()) {
-        if (o.nan == NanPolicy::error) {
-            std::vector<float> row(static_cast<std::size_t>(cols));
-            decode_source(source.view, *bad / cols, *bad / cols + 1, row.data());
-            const float v = row[static_cast<std::size_t>(*bad % cols)];
-            fail_as(ErrorCode::bad_file, where, ": element [", *bad / cols, ", ", *bad % cols, "] is ",
-                    std::isnan(v) ? "NaN" : "infinite", " (quantize with --nan zero to set such values to 0)");
-        }
-        for (int64_t k : bad_count) out.zeroed += k;
-    }
-
     // the whole tensor as floats, for the types that reduce over it (absmean ternarization, a
     // tensor scale): made on first need
     std::vector<float> values, ternarized;
-    const auto whole = [&]() -> const std::vector<float>& {
+    const auto make_whole = [&] {
         if (values.empty()) {
             values.resize(static_cast<std::size_t>(rows * cols));
-            for_row_chunks(pool, rows, cols, o,
-                           [&](int64_t, int64_t r0, int64_t r1) { source_chunk(r0, r1, values.data() + r0 * cols); });
+            for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
+                source_chunk(c, r0, r1, values.data() + r0 * cols);
+            });
         }
-        return values;
     };
 
     for (std::size_t k = 0; k < candidates.size(); ++k) {
@@ -148,15 +133,20 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
         const Kernels& ops = ks[type].ops;
         const WeightView view{encoded.data(), rows, cols};
         std::vector<Sums> sums(chunks);
+        const bool by_chunks = !type.ternary && rows_are_independent(type, cols);
+        if (!by_chunks) {
+            make_whole();
+            refuse_non_finite();
+        }
         try {
-            if (!type.ternary && rows_are_independent(type, cols)) {
+            if (by_chunks) {
                 // one pass per chunk while it is in cache: decode the source, encode, decode
                 // the encoding, compare
                 const std::size_t row_bytes = type.row_bytes(cols);
                 for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
                     const std::size_t n = static_cast<std::size_t>((r1 - r0) * cols);
                     std::vector<float> ref(n), back(n);
-                    source_chunk(r0, r1, ref.data());
+                    if (!source_chunk(c, r0, r1, ref.data())) return;
                     ops.quantize(ref.data(), r1 - r0, cols, encoded.data() + static_cast<std::size_t>(r0) * row_bytes);
                     ops.dequantize(view, r0, r1, back.data());
                     sums[static_cast<std::size_t>(c)].add(ref.data(), back.data(), n);
@@ -164,7 +154,7 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
             } else {
                 // ternary types store absmean-ternarized weights (weights already ternary x one
                 // scale as they are); the error is measured against the original
-                const std::vector<float>& v = whole();
+                const std::vector<float>& v = values;
                 const float* input = v.data();
                 if (type.ternary && !is_ternary_times_scale(v)) {
                     ternarized = v;
@@ -191,6 +181,7 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
             if (e.code() == ErrorCode::cancelled) throw;
             fail_as(ErrorCode::bad_argument, where, ": ", type.name, ": ", e.what());
         }
+        refuse_non_finite();  // found by the chunks above, which skipped what they could not encode
 
         // each chunk's sums in double, merged in chunk order
         Sums total;
@@ -215,6 +206,7 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
         out.cosine = std::min(1.0, cosine);  // rounding can put an exact match a hair above 1
         out.relative_mse = total.ref2 == 0 ? (total.err2 == 0 ? 0.0 : INFINITY) : total.err2 / total.ref2;
         out.max_abs_error = total.max_err;
+        for (int64_t z : zeroed) out.zeroed += z;
         return out;
     }
     fail_as(ErrorCode::bad_argument, where, ": no type of its chain can store it");  // unreachable: the last one throws

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <memory>
-#include <thread>
 
 #include "commands.hpp"
 #include "lowbit/error.hpp"
