@@ -249,7 +249,6 @@ void Scheduler::drop(Slot& slot, int status, const char* type, const std::string
 
 std::shared_ptr<Job> Scheduler::release(Slot& slot) {
     std::shared_ptr<Job> job = std::move(slot.job);
-    slot.job.reset();
     slot.generation.reset();
     const std::lock_guard<std::mutex> lock(mutex_);
     --busy_;
