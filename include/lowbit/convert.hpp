@@ -2,8 +2,8 @@
 // GGUF lowbit runs: BitNetForCausalLM -> bitnet-b1.58, LlamaForCausalLM -> llama. Linear weights
 // go to the chosen type (ternary types: weights that are already ternary x one scale are stored
 // as they are, anything else is absmean-ternarized first); the embedding to F16 by default; norm
-// weights stay F32. Streaming: one tensor in memory at a time; the output appears only when
-// complete.
+// weights to F32. This is quantize_model (quantize.hpp) with these defaults: the same streaming,
+// threads and crash safety; the output appears only when complete.
 #pragma once
 
 #include <filesystem>
@@ -12,6 +12,10 @@
 
 #include "lowbit/metadata.hpp"
 #include "lowbit/weight_type.hpp"
+
+namespace lowbit {
+class ThreadPool;
+}
 
 namespace lowbit::llm {
 
@@ -29,7 +33,7 @@ struct ConvertReport {
     int64_t ternarized = 0;     // linear weights absmean-ternarized on the way
 };
 
-ConvertReport convert_hf_model(const ConvertOptions& options);
+ConvertReport convert_hf_model(const ConvertOptions& options, ThreadPool& pool);
 
 // The GGUF tokenizer keys (tokenizer.ggml.*, tokenizer.chat_template) from a folder's
 // tokenizer.json (byte-level BPE) and tokenizer_config.json, into `md`.

@@ -1,7 +1,10 @@
 // Whole-model quantization (`lowbit quantize`, ../shared/spec/quantizer.md): every tensor of a
-// GGUF model (F32/F16/BF16, or any type lowbit decodes, dequantized on the fly) re-encoded to a
-// planned type, with the quality of each tensor measured against its original (every group with
-// its own scale) and a fallback to wider types when it is too low.
+// model (a GGUF, a SafeTensors file, a sharded SafeTensors model or a Hugging Face folder; F32,
+// F16, BF16, or any type lowbit decodes, dequantized on the fly) re-encoded to a planned type,
+// with the quality of each tensor measured against its original (every group with its own
+// scale) and a fallback to wider types when it is too low. Out: a GGUF (an HF llama or BitNet
+// folder mapped to llama.cpp's names and metadata, so `lowbit run` executes it) or a
+// SafeTensors file with each tensor's packed parts and a quantization_config.
 //
 // Policy per tensor, first match wins: 1-D tensors (norms, biases) are stored as they are; a
 // `tensor_types` rule; a `keep` match is stored as it is; else `type`. A type that cannot hold the tensor's
@@ -9,11 +12,14 @@
 // whose cosine similarity falls below it is too. Chains: INT2 -> INT4 -> INT8 (same group and
 // symmetry), Q4_0/Q4_1/Q6_K -> Q8_0, the 2-bit and ternary types -> Q4_0 -> Q8_0, and F16 last.
 //
-// Execution: tensors one at a time in file order, each split by rows over the pool (a tensor's
-// bytes do not depend on the thread count); quantized bytes go to an unnamed spool file beside
-// the output, and the GGUF is written from it once every type is known (to a temporary name,
-// fsynced, renamed). Memory holds one tensor as floats plus its encoding, whatever the model's
-// size. A failure or cancellation leaves nothing under the output name.
+// Execution (streaming, the default): tensors one at a time in file order, each split by rows
+// over the pool (a tensor's bytes do not depend on the thread count), written as they are done
+// when every type is known up front, else to an unnamed spool file beside the output until it
+// is; the output goes to a temporary name, fsynced, renamed. Memory holds one tensor's encoding
+// and a chunk of rows per thread (the ternary types: the tensor as floats), whatever the
+// model's size; with `max_memory` the plan refuses, naming the tensor, when one would not fit.
+// Batch mode reads every tensor into memory first and writes at the end: for comparison only.
+// A failure or cancellation leaves nothing under the output name.
 #pragma once
 
 #include <atomic>
@@ -33,6 +39,8 @@ class ThreadPool;
 namespace lowbit::quantize {
 
 enum class NanPolicy { error, zero };
+enum class OutFormat { gguf, safetensors };
+enum class Mode { streaming, batch };
 
 // Tensors whose name matches `pattern` (ECMAScript regex, searched anywhere in the name) get
 // `type`.
@@ -42,15 +50,23 @@ struct TypeRule {
 };
 
 struct Options {
-    std::filesystem::path input;                     // a GGUF file
-    std::filesystem::path output;                    // .gguf
+    std::filesystem::path input;  // GGUF, .safetensors, model.safetensors.index.json, or a folder
+    std::filesystem::path output;
+    OutFormat out_format = OutFormat::gguf;
     TypeId type = int_group_type_id(4, false, 128);  // 2-D tensors without a rule
+    // INTn with each tensor's bits from its entropy hint (`type`, an INTn type, gives the group
+    // size and symmetry); the chosen type still falls back under min_cosine
+    bool auto_bits = false;
+    // 1-D tensors stored in another float type are converted to this one (e.g. F32 norms)
+    std::optional<TypeId> vector_type;
     std::vector<std::string> keep;                   // regexes of tensors stored as they are
     std::vector<TypeRule> tensor_types;
     std::optional<double> min_cosine;           // fall back below this cosine similarity (none: never)
     NanPolicy nan = NanPolicy::error;           // a NaN or infinity: an error naming it, or set to 0
     bool strict = false;                        // a shape the planned type cannot hold: an error
     bool dry_run = false;                       // measure and report, write nothing
+    Mode mode = Mode::streaming;
+    std::optional<uint64_t> max_memory;  // bytes the plan may use for its largest work item
     const std::atomic<bool>* cancel = nullptr;  // set from anywhere: stop at the next row chunk
 };
 
@@ -67,6 +83,9 @@ struct TensorReport {
     double max_abs_error = 0;
     double seconds = 0;
     std::string fallback;  // why `type` differs from `planned_type`, "" when it does not
+    double entropy = -1;   // the entropy hint, with auto_bits (-1: not computed)
+    bool ternarized = false;  // absmean-ternarized on the way (not already ternary x one scale)
+    uint64_t memory_bytes = 0;  // the plan's estimate of what this tensor's work holds
     int64_t zeroed = 0;    // non-finite values set to 0 (NanPolicy::zero)
     uint64_t input_bytes = 0;
     uint64_t output_bytes = 0;
@@ -83,7 +102,11 @@ struct Report {
     int threads = 1;
     int64_t fallbacks = 0;
     uint64_t peak_rss_bytes = 0;  // of this process, when the run ended
+    uint64_t planned_peak_bytes = 0;  // the plan's estimate: the largest work item, or (batch) all
     bool dry_run = false;
+    std::string mode;        // "streaming" or "batch"
+    std::string out_format;  // "gguf" or "safetensors"
+    std::string architecture;  // of a mapped Hugging Face model, else ""
 };
 
 struct Progress {

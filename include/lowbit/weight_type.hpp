@@ -114,6 +114,12 @@ using QuantizeHalfFn = void (*)(const uint16_t* src, int64_t rows, int64_t cols,
 using TensorBytesFn = std::size_t (*)(int64_t rows, int64_t cols);
 // Bytes from the start of one row's codes to the next row's (the row stride).
 using RowBytesFn = std::size_t (*)(int64_t cols);
+// For types whose tensor is a sequence of sections, each holding every row's share in row order
+// (codes, then scales, ...): writes each section's bytes per row into per_row and returns how
+// many sections there are (at most kMaxRowSections). Rows [r0, r1) of such a tensor can be
+// encoded on their own, as a tensor of r1 - r0 rows, and scattered into place.
+inline constexpr std::size_t kMaxRowSections = 3;
+using RowSectionsFn = std::size_t (*)(int64_t cols, std::size_t* per_row);
 
 // Token ranges a pack kernel can be split at (the AMX tiles hold 16 tokens).
 inline constexpr int64_t kPackTokenGrain = 16;
@@ -149,6 +155,7 @@ struct WeightType {
     std::string_view layout;       // one line: where codes and scales live
     TensorBytesFn tensor_bytes = nullptr;
     RowBytesFn row_bytes = nullptr;
+    RowSectionsFn row_sections = nullptr;  // nullptr: a tensor-wide part (a shared scale, tiles)
     Kernels reference;                     // the scalar oracle
     std::array<Kernels, kIsaCount> isa{};  // each level's own table (isa[scalar] = reference)
     std::size_t index = 0;                 // position in weight_types()

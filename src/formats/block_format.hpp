@@ -18,6 +18,12 @@ std::size_t block_row_bytes(int64_t cols) {
 }
 
 template <class F>
+std::size_t block_row_sections(int64_t cols, std::size_t* per_row) {
+    per_row[0] = block_row_bytes<F>(cols);
+    return 1;
+}
+
+template <class F>
 std::size_t block_tensor_bytes(int64_t rows, int64_t cols) {
     check_shape(F::kName, rows, cols, F::kElems);
     return checked_mul(static_cast<std::size_t>(rows), block_row_bytes<F>(cols), F::kName);
@@ -70,6 +76,7 @@ WeightType make_block_type() {
     t.col_multiple = F::kElems;
     t.tensor_bytes = &block_tensor_bytes<F>;
     t.row_bytes = &block_row_bytes<F>;
+    t.row_sections = &block_row_sections<F>;
     t.reference = reference_kernels<&block_quantize<F>, &block_dequantize<F>, &block_gemv_i8<F>>();
     return t;
 }

@@ -13,6 +13,12 @@ std::size_t float_row_bytes(int64_t cols) {
 }
 
 template <class F>
+std::size_t float_row_sections(int64_t cols, std::size_t* per_row) {
+    per_row[0] = float_row_bytes<F>(cols);
+    return 1;
+}
+
+template <class F>
 std::size_t float_tensor_bytes(int64_t rows, int64_t cols) {
     check_shape(F::kName, rows, cols, 1);
     return checked_mul(static_cast<std::size_t>(rows), float_row_bytes<F>(cols), F::kName);
@@ -58,6 +64,7 @@ WeightType make_float_type() {
     WeightType t = plain_row(F::kId, F::kName, 1, F::kBytes, 8.0 * F::kBytes, F::kLayout);
     t.tensor_bytes = &float_tensor_bytes<F>;
     t.row_bytes = &float_row_bytes<F>;
+    t.row_sections = &float_row_sections<F>;
     t.reference = reference_kernels<&float_quantize<F>, &float_dequantize<F>, &float_gemv_i8<F>>();
     return t;
 }

@@ -43,6 +43,16 @@ struct IntGroup {
         return static_cast<std::size_t>((cols * Bits + 7) / 8);
     }
 
+    static std::size_t row_sections(int64_t cols, std::size_t* per_row) {
+        per_row[0] = row_bytes(cols);
+        per_row[1] = static_cast<std::size_t>(groups(cols)) * 2;
+        if constexpr (Asymmetric) {
+            per_row[2] = static_cast<std::size_t>(groups(cols));
+            return 3;
+        }
+        return 2;
+    }
+
     static std::size_t tensor_bytes(int64_t rows, int64_t cols) {
         check_shape(name(), rows, cols, 1);
         const auto r = static_cast<std::size_t>(rows);
@@ -200,6 +210,7 @@ struct IntGroup {
                                             : "b-bit two's complement codes per row (LSB-first), then f16 scales");
         t.tensor_bytes = &tensor_bytes;
         t.row_bytes = &row_bytes;
+        t.row_sections = &row_sections;
         t.reference = reference_kernels<&quantize, &dequantize, &gemv_i8>();
         return t;
     }

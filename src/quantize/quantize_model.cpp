@@ -7,11 +7,9 @@
 #include <optional>
 
 #include "lowbit/error.hpp"
-#include "lowbit/gguf_reader.hpp"
-#include "lowbit/gguf_writer.hpp"
 #include "lowbit/quantize.hpp"
 #include "lowbit/thread_pool.hpp"
-#include "lowbit/version.hpp"
+#include "output_file.hpp"
 #include "plan.hpp"
 #include "spool.hpp"
 #include "tensor_quantizer.hpp"
@@ -22,32 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// llama.cpp's general.file_type for a model mostly of this type, where it has one.
-std::optional<uint32_t> llama_file_type(TypeId t) {
-    switch (t) {
-        case TypeId::F32:
-            return 0;
-        case TypeId::F16:
-            return 1;
-        case TypeId::Q4_0:
-            return 2;
-        case TypeId::Q4_1:
-            return 3;
-        case TypeId::Q8_0:
-            return 7;
-        case TypeId::Q6_K:
-            return 18;
-        case TypeId::BF16:
-            return 32;
-        case TypeId::TQ1_0:
-            return 36;
-        case TypeId::TQ2_0:
-            return 37;
-        default:
-            return std::nullopt;
-    }
-}
 
 // The input is mapped: pages of a tensor that is done leave this process's memory (they stay
 // in the page cache), so the resident set holds about one tensor whatever the model's size.
@@ -64,14 +36,6 @@ uint64_t peak_rss_bytes() {
     getrusage(RUSAGE_SELF, &u);
     return static_cast<uint64_t>(u.ru_maxrss) * 1024;
 }
-
-struct Written {
-    const GgufTensor* source;
-    uint32_t type_id;
-    uint64_t spool_offset;  // kept tensors are copied from the input instead
-    uint64_t bytes;
-    bool kept;
-};
 
 void check_paths(const Options& o) {
     if (o.input.empty()) fail_field("input", "no input model given");
@@ -92,106 +56,182 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     const Clock::time_point start = Clock::now();
     check_paths(o);
     const Policy policy(o);
-    const GgufFile in = GgufFile::open(o.input);
+    const TensorSource src =
+        TensorSource::open(o.input, o.out_format == OutFormat::gguf ? Naming::gguf : Naming::as_stored);
+    std::vector<SourceTensor> tensors = src.tensors();
 
     Report report;
     report.input = o.input.string();
     report.output = o.dry_run ? std::string() : o.output.string();
-    report.input_bytes = in.file_size();
+    report.input_bytes = src.file_size();
     report.threads = pool.size();
     report.dry_run = o.dry_run;
+    report.mode = o.mode == Mode::batch ? "batch" : "streaming";
+    report.out_format = o.out_format == OutFormat::gguf ? "gguf" : "safetensors";
+    report.architecture = src.architecture();
 
     Progress p;
-    p.tensors_total = in.tensors().size();
-    for (const GgufTensor& t : in.tensors()) p.bytes_total += t.bytes;
+    p.tensors_total = tensors.size();
+    for (const SourceTensor& t : tensors) p.bytes_total += t.data.size();
 
-    // Plan every tensor; the types a shape rules out are known before any work.
+    // Plan every tensor: the types a shape rules out, and the memory each needs, are known
+    // before any work.
     struct Planned {
-        const GgufTensor* tensor;
         TensorPlan plan;
         std::vector<const WeightType*> candidates;  // from the first that can hold the shape
         std::string shape_fallback;
+        uint64_t memory = 0;
     };
     std::vector<Planned> planned;
-    for (const GgufTensor& t : in.tensors()) {
-        Planned x{&t, policy.plan(t.name, t.ne), {}, {}};
-        if (!x.plan.keep) {
-            std::size_t k = 0;
-            for (std::string why; k < x.plan.candidates.size(); ++k) {
-                if (can_store(*x.plan.candidates[k], t.rows, t.cols, why)) break;
-                if (o.strict || k + 1 == x.plan.candidates.size()) {
-                    fail_as(ErrorCode::bad_argument, in.source(), ": tensor '", t.name,
-                            "': ", x.plan.candidates[k]->name, " cannot store it: ", why);
-                }
-                x.shape_fallback += concat(x.shape_fallback.empty() ? "" : "; ", x.plan.candidates[k]->name, ": ", why);
+    uint64_t batch_memory = 0;
+    const auto candidates_of = [&](const SourceTensor& t, const std::vector<const WeightType*>& chain,
+                                   std::string& shape_fallback) {
+        std::size_t k = 0;
+        for (std::string why; k < chain.size(); ++k) {
+            if (can_store(*chain[k], t.rows, t.cols, why)) break;
+            if (o.strict || k + 1 == chain.size()) {
+                fail_as(ErrorCode::bad_argument, t.where(), ": ", chain[k]->name, " cannot store it: ", why,
+                        o.strict ? " (--strict)" : "");
             }
-            x.candidates.assign(x.plan.candidates.begin() + static_cast<std::ptrdiff_t>(k), x.plan.candidates.end());
+            shape_fallback += concat(shape_fallback.empty() ? "" : "; ", chain[k]->name, ": ", why);
         }
+        return std::vector<const WeightType*>(chain.begin() + static_cast<std::ptrdiff_t>(k), chain.end());
+    };
+    for (const SourceTensor& t : tensors) {
+        Planned x{policy.plan(t.name, t.ne), {}, {}, 0};
+        const bool is_float = t.weight.type != nullptr &&
+                              (t.weight.type->id == TypeId::F32 || t.weight.type->id == TypeId::F16 ||
+                               t.weight.type->id == TypeId::BF16);
+        if (x.plan.keep && o.vector_type && is_float && t.rows == 1 && t.weight.type->id != *o.vector_type) {
+            x.plan.keep = false;  // a norm converted to the vector type (exactly, for F16/BF16 to F32)
+            x.plan.candidates = {&weight_type(*o.vector_type)};
+        }
+        if (!x.plan.keep) {
+            if (t.weight.type == nullptr) {
+                fail_as(ErrorCode::unsupported, t.where(), ": type ", t.type_name,
+                        " is not one lowbit decodes (F32, F16, BF16 or a lowbit weight type); --keep it to store it "
+                        "as it is");
+            }
+            x.candidates = candidates_of(t, x.plan.candidates, x.shape_fallback);
+            x.memory = work_item_bytes(t, x.candidates, pool.size());
+        } else {
+            x.memory = t.data.size();
+        }
+        batch_memory += t.data.size() + (x.candidates.empty() ? 0 : x.memory - t.data.size());
         planned.push_back(std::move(x));
     }
+    std::size_t largest_index = 0;
+    for (std::size_t i = 0; i < planned.size(); ++i) {
+        if (planned[i].memory > planned[largest_index].memory) largest_index = i;
+    }
+    report.planned_peak_bytes = o.mode == Mode::batch ? batch_memory
+                                : planned.empty()     ? 0
+                                                      : planned[largest_index].memory;
+    if (o.max_memory && report.planned_peak_bytes > *o.max_memory) {
+        const auto mib = [](uint64_t b) { return concat(static_cast<double>(b) / (1 << 20)); };
+        if (o.mode == Mode::batch) {
+            fail_as(ErrorCode::bad_argument, src.source(), ": batch mode holds every tensor, about ",
+                    mib(report.planned_peak_bytes), " MiB, more than --max-memory ", mib(*o.max_memory),
+                    " MiB (streaming needs ", mib(planned[largest_index].memory), " MiB)");
+        }
+        fail_as(ErrorCode::bad_argument, tensors[largest_index].where(), ": quantizing it holds about ",
+                mib(planned[largest_index].memory), " MiB with ", pool.size(), " threads, more than --max-memory ",
+                mib(*o.max_memory), " MiB");
+    }
 
-    // Without a quality threshold every type is known now: tensors stream into the GGUF as they
-    // are done. With one, they wait in a spool until the header can be written.
-    const bool known_types = !o.min_cosine;
-    std::optional<GgufWriter> writer;
-    const auto open_writer = [&](const std::vector<uint32_t>& types) {
-        writer.emplace(o.output);
-        Metadata& md = writer->metadata();
-        for (const auto& [key, value] : in.metadata().entries()) {
-            if (key != kLowbitFormatVersionKey) md.set(key, value);
+    // Batch mode: every tensor read into memory first, as a tool that loads the model would.
+    std::vector<std::vector<uint8_t>> loaded;
+    if (o.mode == Mode::batch) {
+        loaded.reserve(tensors.size());
+        for (SourceTensor& t : tensors) {
+            loaded.emplace_back(t.data.begin(), t.data.end());
+            t.data = loaded.back();
+            t.weight.view.data = loaded.back().data();
         }
-        md.erase("general.file_type");
-        if (const auto ft = llama_file_type(o.type)) md.set("general.file_type", MetaValue(*ft));
-        md.set("general.quantization_version", MetaValue(uint32_t{2}));
-        md.set("general.quantized_by", MetaValue(std::string("lowbit ") + std::string(version())));
-        for (std::size_t i = 0; i < planned.size(); ++i) {
-            writer->add_tensor(planned[i].tensor->name, types[i], planned[i].tensor->ne);
-        }
+    }
+
+    // When every type is known now, tensors stream into the output as they are done. Otherwise
+    // (a quality threshold, bits by entropy) they wait in a spool (batch: in memory) until the
+    // header can be written.
+    const bool known_types = !o.min_cosine && !o.auto_bits && o.mode == Mode::streaming;
+    std::unique_ptr<OutputFile> out;
+    const auto open_out = [&](const std::vector<const WeightType*>& types) {
+        out = open_output(o.out_format, o.output, src, o.type);
+        for (std::size_t i = 0; i < tensors.size(); ++i) out->declare(tensors[i], types[i]);
+    };
+    const auto write_stored = [&](const SourceTensor& t) {
+        out->begin_tensor(t);
+        for_each_stored_piece(t, [&](std::span<const uint8_t> piece) { out->write(piece); });
+        out->end_tensor();
     };
     if (known_types && !o.dry_run) {
-        std::vector<uint32_t> types;
-        for (const Planned& x : planned) {
-            types.push_back(x.plan.keep ? x.tensor->type_id : static_cast<uint32_t>(x.candidates.front()->id));
-        }
-        open_writer(types);
+        std::vector<const WeightType*> types;
+        for (const Planned& x : planned) types.push_back(x.plan.keep ? nullptr : x.candidates.front());
+        open_out(types);
     }
     std::optional<Spool> spool;
-    if (!known_types && !o.dry_run) spool.emplace(o.output);
+    if (!known_types && !o.dry_run && o.mode == Mode::streaming) spool.emplace(o.output);
 
-    std::vector<Written> written;
+    struct Done {
+        const WeightType* type;  // nullptr: stored as it is
+        uint64_t spool_offset;
+        uint64_t bytes;
+        std::vector<uint8_t> held;  // batch mode
+    };
+    std::vector<Done> done;
     double elements = 0, out_bits = 0;
-    for (const Planned& x : planned) {
-        const GgufTensor& t = *x.tensor;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const SourceTensor& t = tensors[i];
+        const Planned& x = planned[i];
         const Clock::time_point t0 = Clock::now();
         TensorReport r;
         r.name = t.name;
         r.shape = t.ne;
-        r.source_type = t.type->name;
-        r.input_bytes = t.bytes;
+        r.source_type = t.type_name;
+        r.input_bytes = t.data.size();
+        r.memory_bytes = x.memory;
         if (x.plan.keep) {
             r.kept = true;
             r.planned_type = r.type = r.source_type;
-            r.output_bytes = t.bytes;
-            written.push_back({&t, t.type_id, 0, t.bytes, true});
-            if (writer) writer->write_tensor(t.name, in.tensor_data(t));
+            r.output_bytes = t.data.size();
+            done.push_back({nullptr, 0, t.data.size(), {}});
+            if (out) write_stored(t);
         } else {
-            const std::string where = concat(in.source(), ": tensor '", t.name, "'");
-            const EncodedTensor e = encode_tensor(where, in.weight(t), x.candidates, o, pool);
-            r.planned_type = x.plan.candidates.front()->name;
+            std::vector<const WeightType*> candidates = x.candidates;
+            std::string shape_fallback = x.shape_fallback;
+            r.planned_type = candidates.front()->name;
+            if (o.auto_bits && candidates.front()->id >= TypeId::IntGroupFirst &&
+                candidates.front()->id <= TypeId::IntGroupLast && x.plan.candidates.front() == &weight_type(o.type)) {
+                r.entropy = entropy_hint(t, o, pool);
+                const int offset = static_cast<int>(o.type) - static_cast<int>(TypeId::IntGroupFirst);
+                const WeightType& chosen =
+                    weight_type(int_group_type_id(bits_for_entropy(r.entropy), (offset / 4) % 2 == 1,
+                                                  static_cast<int>(weight_type(o.type).block_elems)));
+                shape_fallback.clear();
+                candidates = candidates_of(t, fallback_chain(chosen), shape_fallback);
+                r.planned_type = chosen.name;
+            }
+            EncodedTensor e = encode_tensor(t, candidates, o, pool);
             r.type = e.type->name;
             r.cosine = e.cosine;
             r.relative_mse = e.relative_mse;
             r.max_abs_error = e.max_abs_error;
-            r.fallback = x.shape_fallback.empty() || e.fallback.empty() ? x.shape_fallback + e.fallback
-                                                                        : x.shape_fallback + "; " + e.fallback;
+            r.fallback = shape_fallback.empty() || e.fallback.empty() ? shape_fallback + e.fallback
+                                                                      : shape_fallback + "; " + e.fallback;
             r.zeroed = e.zeroed;
+            r.ternarized = e.ternarized;
             r.output_bytes = e.bytes.size();
-            if (e.type != x.plan.candidates.front()) ++report.fallbacks;
-            const uint64_t offset = spool ? spool->append(e.bytes) : 0;
-            if (writer) writer->write_tensor(t.name, e.bytes);
-            written.push_back({&t, static_cast<uint32_t>(e.type->id), offset, e.bytes.size(), false});
+            if (r.type != r.planned_type) ++report.fallbacks;
+            Done d{e.type, spool ? spool->append(e.bytes) : 0, e.bytes.size(), {}};
+            if (out) {
+                out->begin_tensor(t);
+                out->write(e.bytes);
+                out->end_tensor();
+            }
+            if (o.mode == Mode::batch) d.held = std::move(e.bytes);
+            done.push_back(std::move(d));
         }
-        release_pages(in.tensor_data(t));
+        if (o.mode == Mode::streaming) release_pages(t.data);
         r.bits_per_weight =
             t.elements() > 0 ? 8.0 * static_cast<double>(r.output_bytes) / static_cast<double>(t.elements()) : 0;
         elements += static_cast<double>(t.elements());
@@ -199,37 +239,42 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
         r.seconds = seconds_since(t0);
         report.tensors.push_back(std::move(r));
         ++p.tensors_done;
-        p.bytes_done += t.bytes;
+        p.bytes_done += t.data.size();
         p.seconds = seconds_since(start);
         p.last = &report.tensors.back();
         if (progress) progress(p);
     }
     report.bits_per_weight = elements > 0 ? out_bits / elements : 0;
 
-    if (spool) {
-        std::vector<uint32_t> types;
-        for (const Written& x : written) types.push_back(x.type_id);
-        open_writer(types);
+    if (!out && !o.dry_run) {
+        std::vector<const WeightType*> types;
+        for (const Done& d : done) types.push_back(d.type);
+        open_out(types);
         std::vector<uint8_t> buffer;
-        for (const Written& x : written) {
-            writer->begin_tensor(x.source->name);
-            if (x.kept) {
-                writer->write(in.tensor_data(*x.source));
-                release_pages(in.tensor_data(*x.source));
+        for (std::size_t i = 0; i < tensors.size(); ++i) {
+            const Done& d = done[i];
+            if (d.type == nullptr) {
+                write_stored(tensors[i]);
+                if (o.mode == Mode::streaming) release_pages(tensors[i].data);
+                continue;
+            }
+            out->begin_tensor(tensors[i]);
+            if (o.mode == Mode::batch) {
+                out->write(d.held);
             } else {
-                for (uint64_t done = 0; done < x.bytes;) {
-                    const uint64_t piece = std::min<uint64_t>(x.bytes - done, uint64_t{4} << 20);
+                for (uint64_t at = 0; at < d.bytes;) {
+                    const uint64_t piece = std::min<uint64_t>(d.bytes - at, uint64_t{4} << 20);
                     buffer.resize(piece);
-                    spool->read(x.spool_offset + done, buffer);
-                    writer->write(buffer);
-                    done += piece;
+                    spool->read(d.spool_offset + at, buffer);
+                    out->write(buffer);
+                    at += piece;
                 }
             }
-            writer->end_tensor();
+            out->end_tensor();
         }
     }
-    if (writer) {
-        writer->finish();
+    if (out) {
+        out->finish();
         report.output_bytes = std::filesystem::file_size(o.output);
     }
     report.seconds = seconds_since(start);

@@ -33,6 +33,9 @@ std::string report_json(const Report& r) {
         }
         j["fallback"] = t.fallback.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.fallback);
         if (t.zeroed > 0) j["zeroed_non_finite"] = t.zeroed;
+        if (t.entropy >= 0) j["entropy"] = number(t.entropy);
+        if (t.ternarized) j["ternarized"] = true;
+        j["memory_bytes"] = t.memory_bytes;
         tensors.push_back(std::move(j));
     }
     const nlohmann::json out = {
@@ -41,6 +44,8 @@ std::string report_json(const Report& r) {
         {"output", r.dry_run ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
         {"dry_run", r.dry_run},
         {"threads", r.threads},
+        {"mode", r.mode},
+        {"out_format", r.out_format},
         {"totals",
          {{"tensors", r.tensors.size()},
           {"fallbacks", r.fallbacks},
@@ -49,7 +54,8 @@ std::string report_json(const Report& r) {
           {"bits_per_weight", number(r.bits_per_weight)},
           {"seconds", number(r.seconds)},
           {"input_mb_per_second", number(r.seconds > 0 ? static_cast<double>(r.input_bytes) / 1e6 / r.seconds : 0)},
-          {"peak_rss_bytes", r.peak_rss_bytes}}},
+          {"peak_rss_bytes", r.peak_rss_bytes},
+          {"planned_peak_bytes", r.planned_peak_bytes}}},
         {"tensors", std::move(tensors)}};
     return out.dump(2) + "\n";
 }

@@ -1,8 +1,10 @@
 #include "tensor_quantizer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "lowbit/error.hpp"
 #include "lowbit/kernel_set.hpp"
@@ -31,11 +33,26 @@ void for_row_chunks(ThreadPool& pool, int64_t rows, int64_t cols, const Options&
     });
 }
 
-// Rows of the type are independent byte ranges (block formats): encodable in parallel.
-bool rows_are_independent(const WeightType& t, int64_t cols) {
-    if (t.row_bytes == nullptr) return false;
-    return t.tensor_bytes(1, cols) == t.row_bytes(cols) && t.tensor_bytes(2, cols) == 2 * t.row_bytes(cols);
-}
+// Where rows [r0, r1) of a tensor go when each section (codes, scales, ...) holds every row's
+// share in row order: types with row_sections, which encode a chunk of rows on its own.
+struct RowSections {
+    std::size_t count = 0;  // 0: the type has a tensor-wide part
+    std::array<std::size_t, kMaxRowSections> per_row{};
+
+    RowSections(const WeightType& t, int64_t cols) {
+        if (t.row_sections != nullptr) count = t.row_sections(cols, per_row.data());
+    }
+    // Copies the encoding of rows [r0, r1) (a tensor of r1 - r0 rows) into a tensor of `rows`.
+    void scatter(const uint8_t* chunk, int64_t r0, int64_t r1, int64_t rows, uint8_t* tensor) const {
+        std::size_t from = 0, to = 0;
+        for (std::size_t k = 0; k < count; ++k) {
+            const std::size_t n = static_cast<std::size_t>(r1 - r0) * per_row[k];
+            std::memcpy(tensor + to + static_cast<std::size_t>(r0) * per_row[k], chunk + from, n);
+            from += n;
+            to += static_cast<std::size_t>(rows) * per_row[k];
+        }
+    }
+};
 
 struct Sums {
     double dot = 0, ref2 = 0, approx2 = 0, err2 = 0, max_err = 0;
@@ -71,11 +88,12 @@ bool can_store(const WeightType& type, int64_t rows, int64_t cols, std::string& 
     }
 }
 
-EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source,
-                            const std::vector<const WeightType*>& candidates, const Options& o, ThreadPool& pool) {
-    const int64_t rows = source.view.rows, cols = source.view.cols;
+EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const WeightType*>& candidates,
+                            const Options& o, ThreadPool& pool) {
+    const std::string where = source.where();
+    const int64_t rows = source.rows, cols = source.cols;
     const KernelSet& ks = default_kernel_set();
-    const DequantizeFn decode_source = ks[*source.type].ops.dequantize;
+    const auto decode_source = [&](int64_t r0, int64_t r1, float* dst) { decode_rows(source, r0, r1, dst); };
     const int64_t step = chunk_rows(cols);
     const std::size_t chunks = static_cast<std::size_t>((rows + step - 1) / step);
     // NaN and infinity, found wherever the source is read: the first in row order is named, or
@@ -83,7 +101,7 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
     std::vector<int64_t> first_bad(chunks, -1), zeroed(chunks, 0);
     // chunk c of the source as floats; false when it holds a value the policy refuses
     const auto source_chunk = [&](int64_t c, int64_t r0, int64_t r1, float* dst) {
-        decode_source(source.view, r0, r1, dst);
+        decode_source(r0, r1, dst);
         int64_t count = 0;
         for (int64_t i = 0; i < (r1 - r0) * cols; ++i) {
             if (std::isfinite(dst[i])) continue;
@@ -101,8 +119,8 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
         const auto bad = std::find_if(first_bad.begin(), first_bad.end(), [](int64_t i) { return i >= 0; });
         if (bad == first_bad.end()) return;
         std::vector<float> row(static_cast<std::size_t>(cols));
-        decode_source(source.view, *bad / cols, *bad / cols + 1, row.data());
-        fail_as(ErrorCode::bad_file, where, ": element [", *bad / cols, ", ", *bad % cols, "] is ",
+        decode_source(*bad / cols, *bad / cols + 1, row.data());
+        fail_as(ErrorCode::bad_file, where, ": element [", source.source_row(*bad / cols), ", ", *bad % cols, "] is ",
                 std::isnan(row[static_cast<std::size_t>(*bad % cols)]) ? "NaN" : "infinite",
                 " (quantize with --nan zero to set such values to 0)");
     };
@@ -133,7 +151,8 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
         const Kernels& ops = ks[type].ops;
         const WeightView view{encoded.data(), rows, cols};
         std::vector<Sums> sums(chunks);
-        const bool by_chunks = !type.ternary && rows_are_independent(type, cols);
+        const RowSections sections(type, cols);
+        const bool by_chunks = !type.ternary && sections.count > 0;
         if (!by_chunks) {
             make_whole();
             refuse_non_finite();
@@ -141,31 +160,37 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
         try {
             if (by_chunks) {
                 // one pass per chunk while it is in cache: decode the source, encode, decode
-                // the encoding, compare
-                const std::size_t row_bytes = type.row_bytes(cols);
+                // the encoding, compare; then the chunk's sections go into place
                 for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
                     const std::size_t n = static_cast<std::size_t>((r1 - r0) * cols);
                     std::vector<float> ref(n), back(n);
                     if (!source_chunk(c, r0, r1, ref.data())) return;
-                    ops.quantize(ref.data(), r1 - r0, cols, encoded.data() + static_cast<std::size_t>(r0) * row_bytes);
-                    ops.dequantize(view, r0, r1, back.data());
+                    // one section (block types): the chunk is a byte range of the tensor
+                    std::vector<uint8_t> chunk(sections.count == 1 ? 0 : type.tensor_bytes(r1 - r0, cols));
+                    uint8_t* dst = sections.count == 1
+                                       ? encoded.data() + static_cast<std::size_t>(r0) * sections.per_row[0]
+                                       : chunk.data();
+                    ops.quantize(ref.data(), r1 - r0, cols, dst);
+                    ops.dequantize({dst, r1 - r0, cols}, 0, r1 - r0, back.data());
                     sums[static_cast<std::size_t>(c)].add(ref.data(), back.data(), n);
+                    if (sections.count > 1) sections.scatter(chunk.data(), r0, r1, rows, encoded.data());
                 });
             } else {
                 // ternary types store absmean-ternarized weights (weights already ternary x one
                 // scale as they are); the error is measured against the original
                 const std::vector<float>& v = values;
                 const float* input = v.data();
-                if (type.ternary && !is_ternary_times_scale(v)) {
+                out.ternarized = type.ternary && !is_ternary_times_scale(v);
+                if (out.ternarized) {
                     ternarized = v;
                     absmean_ternarize_inplace(ternarized);
                     input = ternarized.data();
                 }
-                if (rows_are_independent(type, cols)) {
-                    const std::size_t row_bytes = type.row_bytes(cols);
+                if (sections.count > 0) {
                     for_row_chunks(pool, rows, cols, o, [&](int64_t, int64_t r0, int64_t r1) {
-                        ops.quantize(input + r0 * cols, r1 - r0, cols,
-                                     encoded.data() + static_cast<std::size_t>(r0) * row_bytes);
+                        std::vector<uint8_t> chunk(type.tensor_bytes(r1 - r0, cols));
+                        ops.quantize(input + r0 * cols, r1 - r0, cols, chunk.data());
+                        sections.scatter(chunk.data(), r0, r1, rows, encoded.data());
                     });
                 } else {
                     check_cancel(o);
@@ -210,6 +235,72 @@ EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source
         return out;
     }
     fail_as(ErrorCode::bad_argument, where, ": no type of its chain can store it");  // unreachable: the last one throws
+}
+
+double entropy_hint(const SourceTensor& source, const Options& o, ThreadPool& pool) {
+    const int64_t rows = source.rows, cols = source.cols;
+    const int64_t step = chunk_rows(cols);
+    const std::size_t chunks = static_cast<std::size_t>((rows + step - 1) / step);
+    std::vector<float> lo(chunks, INFINITY), hi(chunks, -INFINITY);
+    for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
+        std::vector<float> v(static_cast<std::size_t>((r1 - r0) * cols));
+        decode_rows(source, r0, r1, v.data());
+        for (float x : v) {
+            if (!std::isfinite(x)) continue;
+            lo[static_cast<std::size_t>(c)] = std::min(lo[static_cast<std::size_t>(c)], x);
+            hi[static_cast<std::size_t>(c)] = std::max(hi[static_cast<std::size_t>(c)], x);
+        }
+    });
+    const float min = *std::min_element(lo.begin(), lo.end()), max = *std::max_element(hi.begin(), hi.end());
+    if (!(max > min)) return 0;  // constant (or empty): one bin
+    std::vector<std::array<uint64_t, 256>> counts(chunks);
+    const double scale = 256.0 / (static_cast<double>(max) - static_cast<double>(min));
+    for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
+        std::vector<float> v(static_cast<std::size_t>((r1 - r0) * cols));
+        decode_rows(source, r0, r1, v.data());
+        std::array<uint64_t, 256>& h = counts[static_cast<std::size_t>(c)];
+        h.fill(0);
+        for (float x : v) {
+            if (!std::isfinite(x)) continue;
+            const auto bin = static_cast<int64_t>((static_cast<double>(x) - min) * scale);
+            ++h[static_cast<std::size_t>(std::clamp<int64_t>(bin, 0, 255))];
+        }
+    });
+    std::array<uint64_t, 256> total{};
+    for (const auto& h : counts) {
+        for (std::size_t b = 0; b < 256; ++b) total[b] += h[b];
+    }
+    double n = 0, entropy = 0;
+    for (uint64_t k : total) n += static_cast<double>(k);
+    for (uint64_t k : total) {
+        if (k == 0) continue;
+        const double p = static_cast<double>(k) / n;
+        entropy -= p * std::log2(p);
+    }
+    return entropy / 8.0;
+}
+
+int bits_for_entropy(double entropy) { return entropy < 0.5 ? 8 : entropy < 0.7 ? 4 : 2; }
+
+uint64_t work_item_bytes(const SourceTensor& source, const std::vector<const WeightType*>& candidates, int threads) {
+    const int64_t rows = source.rows, cols = source.cols;
+    const uint64_t floats = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * sizeof(float);
+    const int64_t step = std::min(rows, chunk_rows(cols));
+    const uint64_t chunk_floats = 2 * static_cast<uint64_t>(step) * static_cast<uint64_t>(cols) * sizeof(float);
+    uint64_t most = 0;
+    for (const WeightType* t : candidates) {
+        std::string why;
+        if (!can_store(*t, rows, cols, why)) continue;
+        const RowSections sections(*t, cols);
+        uint64_t bytes = t->tensor_bytes(rows, cols);
+        if (!t->ternary && sections.count > 0) {
+            bytes += static_cast<uint64_t>(threads) * (chunk_floats + t->tensor_bytes(step, cols));
+        } else {
+            bytes += floats * (t->ternary ? 2 : 1) + static_cast<uint64_t>(threads) * chunk_floats;
+        }
+        most = std::max(most, bytes);
+    }
+    return most + source.data.size();
 }
 
 }  // namespace lowbit::quantize

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "lowbit/quantize.hpp"
-#include "lowbit/tensor_weight.hpp"
 #include "lowbit/thread_pool.hpp"
+#include "tensor_source.hpp"
 
 namespace lowbit::quantize {
 
@@ -21,13 +21,24 @@ struct EncodedTensor {
     double max_abs_error = 0;
     std::string fallback;  // why a type of the chain was passed over ("" when the first fit)
     int64_t zeroed = 0;
+    bool ternarized = false;
 };
 
 // Whether `type` can hold a rows x cols tensor; if not, `why` says why.
 bool can_store(const WeightType& type, int64_t rows, int64_t cols, std::string& why);
 
-// `where` names the tensor in messages ("FILE: tensor 'NAME'").
-EncodedTensor encode_tensor(const std::string& where, const TensorWeight& source,
-                            const std::vector<const WeightType*>& candidates, const Options& options, ThreadPool& pool);
+EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const WeightType*>& candidates,
+                            const Options& options, ThreadPool& pool);
+
+// The spec's entropy hint: the Shannon entropy of a 256-bin histogram of the tensor's values
+// over [min, max], over 8 bits (0..1); and the INTn bits it suggests (< 0.5: 8, < 0.7: 4, else 2).
+// Non-finite values are left out of it.
+double entropy_hint(const SourceTensor& source, const Options& options, ThreadPool& pool);
+int bits_for_entropy(double entropy);
+
+// What encoding `source` with these candidates holds in memory at most, with `threads` threads:
+// the encoding of the widest candidate, a chunk of rows per thread (or the whole tensor as floats
+// for the types that reduce over it) and the source's mapped pages while they are read.
+uint64_t work_item_bytes(const SourceTensor& source, const std::vector<const WeightType*>& candidates, int threads);
 
 }  // namespace lowbit::quantize

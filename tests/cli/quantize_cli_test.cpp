@@ -1,6 +1,6 @@
 // `lowbit quantize` end to end: the bundled model quantized and run, the report, bad
-// arguments, and a run killed (SIGKILL) or interrupted (SIGINT) mid-way leaving the previous
-// output as it was and nothing beside it.
+// arguments, a run killed (SIGKILL) or interrupted (SIGINT) mid-way or stopped by a full disk
+// leaving the previous output as it was and nothing beside it, and `lowbit convert`.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,6 +11,7 @@
 
 #include "cli/cli_run.hpp"
 #include "lowbit/gguf_writer.hpp"
+#include "lowbit/safetensors.hpp"
 
 namespace lowbit::test {
 namespace {
@@ -157,5 +158,79 @@ TEST(QuantizeCli, KilledOrInterruptedRunsLeaveThePreviousOutputAlone) {
     }
 }
 
+
+// A disk that fills mid-write (a file size limit: `ulimit -f`, in 512-byte blocks here, which
+// makes write() fail with EFBIG): a clear error naming the output, exit 1, nothing left behind,
+// the previous file intact. Both write paths: streaming and through the spool.
+TEST(QuantizeCli, AFullDiskIsAClearErrorAndLeavesNothing) {
+    TempDir dir;
+    write_big_model(dir / "big.gguf");  // 96 MiB of F32: an INT8 output of about 26 MB
+    for (const char* min_cosine : {"0", "0.5"}) {
+        {
+            std::ofstream f(dir / "out.gguf");
+            f << "previous";
+        }
+        const std::string cmd = "ulimit -f 8192; exec " + quoted(LOWBIT_CLI_PATH) + " quantize -t 2 --bits 8 --min-cosine " +
+                                min_cosine + " " + quoted((dir / "big.gguf").string()) + " " +
+                                quoted((dir / "out.gguf").string());
+        const CliRun full = lowbit(dir, "--version >/dev/null; (" + cmd + ")");
+        EXPECT_EQ(full.status, 1) << full.err;
+        EXPECT_TRUE(contains(full.err, "out.gguf")) << full.err;
+        EXPECT_TRUE(contains(full.err, "File too large")) << full.err;
+        const auto previous = read_file(dir / "out.gguf");
+        EXPECT_EQ(std::string(previous.begin(), previous.end()), "previous") << min_cosine;
+        EXPECT_EQ(files_in(dir), (std::vector<std::string>{"big.gguf", "out.gguf", "stderr.txt"})) << min_cosine;
+    }
+}
+
+TEST(QuantizeCli, MaxMemoryAutoBitsAndSafeTensorsOutput) {
+    TempDir dir;
+    const std::string in = quoted(kTinyModel.string());
+    CliRun r = lowbit(dir, "quantize " + in + " " + quoted((dir / "o.gguf").string()) + " --max-memory 1M");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "tensor 'token_embd.weight': quantizing it holds about")) << r.err;
+    EXPECT_TRUE(contains(r.err, "more than --max-memory 1 MiB")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "o.gguf"));
+    r = lowbit(dir, "quantize " + in + " " + quoted((dir / "o.gguf").string()) + " --max-memory lots");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "--max-memory: 'lots' is not a size")) << r.err;
+
+    r = lowbit(dir, "quantize -t 2 --bits auto --max-memory 64M " + in + " " + quoted((dir / "auto.safetensors").string()) +
+                        " --report " + quoted((dir / "r.json").string()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "entropy 0.")) << r.out;
+    const auto report = nlohmann::json::parse(read_file(dir / "r.json"));
+    EXPECT_EQ(report["out_format"], "safetensors");
+    const SafeTensorsFile st = SafeTensorsFile::open(dir / "auto.safetensors");
+    const auto config = nlohmann::json::parse(st.metadata().at("quantization_config"));
+    for (const auto& t : report["tensors"]) {
+        const std::string name = t["name"];
+        ASSERT_TRUE(config["tensors"].contains(name)) << name;
+        EXPECT_EQ(config["tensors"][name]["type"], t["type"]) << name;
+        if (t["kept"] == false) {
+            const double e = t["entropy"];
+            const int bits = e < 0.5 ? 8 : e < 0.7 ? 4 : 2;
+            if (t["fallback"].is_null()) {
+                EXPECT_EQ(config["tensors"][name]["bits"], bits) << name;
+            }
+            EXPECT_NE(st.find_tensor(name + ".qweight"), nullptr) << name;
+        }
+    }
+}
+
+// `lowbit convert` is the quantizer's code path: a Hugging Face folder written from the bundled
+// model converts back to its tensors, and a bad folder is a clear error leaving nothing.
+TEST(QuantizeCli, ConvertRunsThroughTheQuantizer) {
+    TempDir dir;
+    const std::filesystem::path hf = dir / "hf";
+    std::filesystem::create_directory(hf);
+    std::ofstream(hf / "config.json") << R"({"model_type": "gpt2", "vocab_size": 10})";
+    CliRun r = lowbit(dir, "convert " + quoted(hf.string()) + " -o " + quoted((dir / "o.gguf").string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "config.json")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "o.gguf"));
+    r = lowbit(dir, "convert --help");
+    EXPECT_TRUE(contains(r.out, "lowbit quantize")) << r.out;
+}
 }  // namespace
 }  // namespace lowbit::test

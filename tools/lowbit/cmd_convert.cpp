@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "lowbit/convert.hpp"
+#include "lowbit/thread_pool.hpp"
 #include "lowbit/weight_type.hpp"
 
 namespace lowbit::cli {
@@ -14,6 +15,7 @@ namespace lowbit::cli {
 void add_convert_command(CLI::App& app) {
     struct Options {
         std::string input, output, type, embedding_type = "F16";
+        int threads = 0;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = app.add_subcommand(
@@ -22,6 +24,10 @@ void add_convert_command(CLI::App& app) {
     cmd->add_option("-o,--out", o->output, "Output .gguf file")->required();
     cmd->add_option("--type", o->type, "Type of the linear layers (default: I2_S for BitNet, F16 for llama)");
     cmd->add_option("--embedding-type", o->embedding_type, "Type of the token embedding (and head)")->capture_default_str();
+    cmd->add_option("-t,--threads", o->threads, "Threads (default: all CPUs this process may use)")
+        ->check(CLI::Range(0, 1024));
+    cmd->footer("The same code path as `lowbit quantize FOLDER OUT.gguf --type T --tensor-type "
+                "'^(token_embd|output)\\.weight$=F16'`, which adds quality measurement and fallbacks.");
     cmd->callback([o] {
         llm::ConvertOptions c;
         c.input = o->input;
@@ -29,7 +35,8 @@ void add_convert_command(CLI::App& app) {
         if (!o->type.empty()) c.linear_type = weight_type(o->type).id;
         c.embedding_type = weight_type(o->embedding_type).id;
         const auto start = std::chrono::steady_clock::now();
-        const llm::ConvertReport r = llm::convert_hf_model(c);
+        ThreadPool pool(o->threads > 0 ? o->threads : default_thread_count());
+        const llm::ConvertReport r = llm::convert_hf_model(c, pool);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         fmt::print("wrote {} ({}, {} tensors; linear weights: {} stored as they were (ternary x scale), {} "
                    "absmean-ternarized) in {:.1f} s\n",

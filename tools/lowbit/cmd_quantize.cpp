@@ -1,10 +1,13 @@
-// `lowbit quantize`: a whole GGUF model to low-bit types, tensor by tensor, with each tensor's
-// quality measured and a fallback to wider types (src/quantize/, docs/QUANTIZE.md).
+// `lowbit quantize`: a whole model (GGUF, SafeTensors, sharded, Hugging Face folder) to low-bit
+// types, tensor by tensor, with each tensor's quality measured and a fallback to wider types
+// (src/quantize/, docs/QUANTIZE.md).
 #include <fmt/core.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cmath>
 #include <memory>
 
 #include "commands.hpp"
@@ -26,8 +29,9 @@ struct Profile {
 constexpr Profile kProfiles[] = {{"edge", 2, 256, 0.65}, {"local", 4, 128, 0.85}, {"cloud", 8, 64, 0.95}};
 
 struct Options {
-    std::string input, output, type, profile = "local", nan = "error", report;
-    int bits = 0, group = 0, threads = 0;
+    std::string input, output, type, profile = "local", nan = "error", report, bits, out_format, mode = "streaming";
+    std::string max_memory;
+    int group = 0, threads = 0;
     bool asym = false, sym = false, strict = false, dry_run = false;
     std::optional<double> min_cosine;
     std::vector<std::string> keep, tensor_types;
@@ -45,10 +49,41 @@ std::string bytes_text(double b) {
     return fmt::format("{:.1f} kB", b / 1e3);
 }
 
+// "512M", "2G", "1.5GiB", "800000000": bytes (K, M, G, T are powers of 1024, as llama.cpp's tools
+// read sizes).
+uint64_t parse_size(const std::string& text) {
+    std::size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception&) {
+        fail("--max-memory: '", text, "' is not a size such as 512M or 2G");
+    }
+    std::string unit = text.substr(used);
+    for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
+    else if (unit.size() == 2 && unit.back() == 'B') unit.resize(1);
+    const std::string units = "KMGT";
+    double scale = 1;
+    if (unit.size() == 1 && units.find(unit[0]) != std::string::npos) {
+        scale = std::pow(1024.0, static_cast<double>(units.find(unit[0]) + 1));
+    } else if (!unit.empty() && unit != "B") {
+        fail("--max-memory: '", text, "' is not a size such as 512M or 2G");
+    }
+    if (!(value > 0) || value * scale > 1e18) fail("--max-memory: '", text, "' must be a positive size");
+    return static_cast<uint64_t>(value * scale);
+}
+
 quantize::Options resolve(const Options& o, std::atomic<bool>& cancel) {
     quantize::Options q;
     q.input = o.input;
     q.output = o.output;
+    const std::string out_format = !o.out_format.empty()                 ? o.out_format
+                                   : o.output.ends_with(".safetensors") ? "safetensors"
+                                                                        : "gguf";
+    q.out_format = out_format == "safetensors" ? quantize::OutFormat::safetensors : quantize::OutFormat::gguf;
+    q.mode = o.mode == "batch" ? quantize::Mode::batch : quantize::Mode::streaming;
+    if (!o.max_memory.empty()) q.max_memory = parse_size(o.max_memory);
     q.keep = o.keep;
     q.strict = o.strict;
     q.dry_run = o.dry_run;
@@ -62,7 +97,9 @@ quantize::Options resolve(const Options& o, std::atomic<bool>& cancel) {
         q.type = weight_type(o.type).id;
         q.min_cosine = o.min_cosine;  // an explicit type falls back only when asked
     } else {
-        q.type = int_group_type_id(o.bits ? o.bits : profile->bits, o.asym, o.group ? o.group : profile->group);
+        q.auto_bits = o.bits == "auto";
+        const int bits = o.bits.empty() || q.auto_bits ? profile->bits : std::stoi(o.bits);
+        q.type = int_group_type_id(bits, o.asym, o.group ? o.group : profile->group);
         q.min_cosine = o.min_cosine ? o.min_cosine : profile->min_cosine;
     }
     if (q.min_cosine && *q.min_cosine <= 0) q.min_cosine.reset();
@@ -89,16 +126,20 @@ void print_table(const quantize::Report& r) {
         } else {
             fmt::print("{:<28} {:>12} {:<15} {:>7.3f} {:>8.5f} {:>10.3e} {:>9.3e} {:>8.1f}  {}\n", t.name,
                        shape_text(t.shape), t.type, t.bits_per_weight, t.cosine, t.relative_mse, t.max_abs_error,
-                       1000 * t.seconds, t.fallback.empty() ? "" : t.fallback);
+                       1000 * t.seconds,
+                       t.entropy >= 0 ? fmt::format("entropy {:.3f}{}{}", t.entropy, t.fallback.empty() ? "" : "; ",
+                                                    t.fallback)
+                                      : t.fallback);
         }
     }
     fmt::print(
         "\n{} tensors ({} fell back), {} -> {}, {:.3f} bits/weight, {:.2f} s ({:.1f} MB/s of input), {} threads, "
-        "peak RSS {:.0f} MiB{}\n",
+        "peak RSS {:.0f} MiB (planned {:.0f} MiB, {}){}\n",
         r.tensors.size(), r.fallbacks, bytes_text(static_cast<double>(r.input_bytes)),
         r.dry_run ? "(dry run: nothing written)" : bytes_text(static_cast<double>(r.output_bytes)), r.bits_per_weight,
         r.seconds, static_cast<double>(r.input_bytes) / 1e6 / std::max(r.seconds, 1e-9), r.threads,
-        static_cast<double>(r.peak_rss_bytes) / (1 << 20), r.dry_run ? "" : ", wrote " + r.output);
+        static_cast<double>(r.peak_rss_bytes) / (1 << 20), static_cast<double>(r.planned_peak_bytes) / (1 << 20), r.mode,
+        r.dry_run ? "" : ", wrote " + r.output);
 }
 
 }  // namespace
@@ -106,18 +147,29 @@ void print_table(const quantize::Report& r) {
 void add_quantize_command(CLI::App& app) {
     auto o = std::make_shared<Options>();
     auto* cmd = app.add_subcommand("quantize",
-                                   "Quantize a GGUF model to low-bit types, measuring every tensor (cosine, error) and "
-                                   "falling back to wider types where quality is too low");
-    cmd->add_option("input", o->input, "Input model (GGUF: F32/F16/BF16, or any type lowbit decodes)")
+                                   "Quantize a model (GGUF, SafeTensors, Hugging Face folder) to low-bit types, "
+                                   "measuring every tensor (cosine, error) and falling back to wider types where "
+                                   "quality is too low");
+    cmd->add_option("input", o->input,
+                    "Input model: a .gguf (F32/F16/BF16, or any type lowbit decodes), a .safetensors file, a "
+                    "sharded model's model.safetensors.index.json, or a Hugging Face folder")
         ->required()
-        ->check(CLI::ExistingFile);
-    cmd->add_option("output", o->output, "Output .gguf (written under a temporary name, renamed when complete)");
+        ->check(CLI::ExistingPath);
+    cmd->add_option("output", o->output,
+                    "Output .gguf or .safetensors (written under a temporary name, renamed when complete)");
+    cmd->add_option("--out-format", o->out_format,
+                    "gguf (runs with `lowbit run`; HF llama/BitNet folders get llama.cpp's names) or safetensors "
+                    "(packed codes, scales, zero points and a quantization_config); default: from the output's "
+                    "extension, else gguf")
+        ->check(CLI::IsMember({"gguf", "safetensors"}));
     auto* type =
         cmd->add_option("--type", o->type,
                         "Type of the 2-D tensors, e.g. Q4_0, Q8_0, TQ2_0, INT4_SYM_G128 (see `lowbit formats`); "
                         "falls back only with --min-cosine");
-    cmd->add_option("--bits", o->bits, "INTn group type: 2, 4 or 8 bits (default: the profile's)")
-        ->check(CLI::IsMember({2, 4, 8}))
+    cmd->add_option("--bits", o->bits,
+                    "INTn group type: 2, 4 or 8 bits, or auto (each tensor's from its entropy hint: < 0.5 -> 8, "
+                    "< 0.7 -> 4, else 2) (default: the profile's)")
+        ->check(CLI::IsMember({"2", "4", "8", "auto"}))
         ->excludes(type);
     cmd->add_option("--group-size", o->group, "INTn group size: 32, 64, 128 or 256 (default: the profile's)")
         ->check(CLI::IsMember({32, 64, 128, 256}))
@@ -146,6 +198,13 @@ void add_quantize_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_flag("--strict", o->strict,
                   "A shape the planned type cannot store is an error (default: the next type of its chain)");
+    cmd->add_option("--max-memory", o->max_memory,
+                    "Refuse to start when a work item would hold more than SIZE (e.g. 512M, 2G), naming the tensor");
+    cmd->add_option("--mode", o->mode,
+                    "streaming (read, quantize, write, release; memory independent of the model's size) or batch "
+                    "(everything in memory, then written: for comparison)")
+        ->check(CLI::IsMember({"streaming", "batch"}))
+        ->capture_default_str();
     cmd->add_option("--report", o->report, "Write the per-tensor report as JSON (lowbit.quantize-report/1)");
     cmd->add_flag("--dry-run", o->dry_run, "Quantize and measure, write no model");
     cmd->callback([o] {
@@ -160,6 +219,8 @@ void add_quantize_command(CLI::App& app) {
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, nullptr);
         sigaction(SIGTERM, &sa, nullptr);
+        // a file size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk
+        signal(SIGXFSZ, SIG_IGN);
 
         const quantize::Options q = resolve(*o, cancel);
         ThreadPool pool(o->threads > 0 ? o->threads : default_thread_count());

@@ -1,0 +1,221 @@
+#include "output_file.hpp"
+
+#include <algorithm>
+#include <array>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "lowbit/error.hpp"
+#include "lowbit/gguf_writer.hpp"
+#include "lowbit/safetensors_writer.hpp"
+#include "lowbit/version.hpp"
+
+namespace lowbit::quantize {
+namespace {
+
+// llama.cpp's general.file_type for a model mostly of this type, where it has one.
+std::optional<uint32_t> llama_file_type(TypeId t) {
+    switch (t) {
+        case TypeId::F32:
+            return 0;
+        case TypeId::F16:
+            return 1;
+        case TypeId::Q4_0:
+            return 2;
+        case TypeId::Q4_1:
+            return 3;
+        case TypeId::Q8_0:
+            return 7;
+        case TypeId::Q6_K:
+            return 18;
+        case TypeId::BF16:
+            return 32;
+        case TypeId::TQ1_0:
+            return 36;
+        case TypeId::TQ2_0:
+            return 37;
+        default:
+            return std::nullopt;
+    }
+}
+
+class GgufOutput final : public OutputFile {
+public:
+    GgufOutput(const std::filesystem::path& path, const TensorSource& source, TypeId file_type_of) : w_(path) {
+        Metadata& md = w_.metadata();
+        for (const auto& [key, value] : source.metadata().entries()) {
+            if (key != kLowbitFormatVersionKey) md.set(key, value);
+        }
+        md.erase("general.file_type");
+        if (const auto ft = llama_file_type(file_type_of)) md.set("general.file_type", MetaValue(*ft));
+        md.set("general.quantization_version", MetaValue(uint32_t{2}));
+        md.set("general.quantized_by", MetaValue(std::string("lowbit ") + std::string(version())));
+    }
+    void declare(const SourceTensor& t, const WeightType* type) override {
+        if (type == nullptr && t.weight.type == nullptr && !t.from_gguf) {
+            fail_as(ErrorCode::unsupported, t.where(), ": dtype ", t.type_name,
+                    " has no GGUF type lowbit writes (F32, F16 and BF16 do)");
+        }
+        w_.add_tensor(t.name, type != nullptr ? static_cast<uint32_t>(type->id) : t.gguf_type_id, t.ne);
+    }
+    void begin_tensor(const SourceTensor& t) override { w_.begin_tensor(t.name); }
+    void write(std::span<const uint8_t> bytes) override { w_.write(bytes); }
+    void end_tensor() override { w_.end_tensor(); }
+    void finish() override { w_.finish(); }
+
+private:
+    GgufWriter w_;
+};
+
+SafeDtype safe_dtype_of(const WeightType& t) {
+    switch (t.id) {
+        case TypeId::F32:
+            return SafeDtype::F32;
+        case TypeId::F16:
+            return SafeDtype::F16;
+        default:
+            return SafeDtype::BF16;
+    }
+}
+
+bool is_float(const WeightType* t) {
+    return t != nullptr && (t->id == TypeId::F32 || t->id == TypeId::F16 || t->id == TypeId::BF16);
+}
+
+bool is_int_group(TypeId id) { return id >= TypeId::IntGroupFirst && id <= TypeId::IntGroupLast; }
+
+std::vector<int64_t> torch_shape(const std::vector<int64_t>& ne) { return {ne.rbegin(), ne.rend()}; }
+
+// Each tensor as one or more SafeTensors entries, written back to back: the bytes of a
+// quantized tensor run through its parts in order (the INTn sections are codes, scales, zeros).
+class SafeTensorsOutput final : public OutputFile {
+public:
+    SafeTensorsOutput(const std::filesystem::path& path, const TensorSource& source) : w_(path) {
+        for (const auto& [key, value] : source.string_metadata()) {
+            if (key != "quantization_config") w_.set_metadata(key, value);
+        }
+        config_ = {{"quant_method", "lowbit"},
+                   {"format_version", 1},
+                   {"quantized_by", std::string("lowbit ") + std::string(version())},
+                   {"tensors", nlohmann::json::object()}};
+    }
+
+    void declare(const SourceTensor& t, const WeightType* type) override {
+        const WeightType* stored = type != nullptr ? type : t.weight.type;
+        nlohmann::json d;
+        std::vector<Part> parts;
+        if (type == nullptr && stored == nullptr) {
+            const std::optional<SafeDtype> dtype = parse_safe_dtype(t.type_name);
+            if (!dtype || t.from_gguf) {
+                fail_as(ErrorCode::unsupported, t.where(), ": type ", t.type_name,
+                        " is not one lowbit decodes, so it cannot be stored in a SafeTensors file");
+            }
+            parts.push_back({t.name, *dtype, torch_shape(t.ne)});  // a SafeTensors source's own dtype
+            d = {{"type", t.type_name}, {"stored", "as is"}};
+        } else if (is_float(stored)) {
+            parts.push_back({t.name, safe_dtype_of(*stored), torch_shape(t.ne)});
+            d = {{"type", std::string(stored->name)}};
+            if (type == nullptr) d["stored"] = "as is";
+        } else {
+            d = {{"type", std::string(stored->name)},
+                 {"bits_per_weight", stored->bits_per_weight},
+                 {"shape", {t.rows, t.cols}},
+                 {"layout", std::string(stored->layout)}};
+            if (type == nullptr) d["stored"] = "as is";
+            std::array<std::size_t, kMaxRowSections> per_row{};
+            const std::size_t sections = stored->row_sections ? stored->row_sections(t.cols, per_row.data()) : 0;
+            if (is_int_group(stored->id)) {
+                const int offset = static_cast<int>(stored->id) - static_cast<int>(TypeId::IntGroupFirst);
+                const bool asym = (offset / 4) % 2 == 1;
+                d["bits"] = offset / 8 == 0 ? 2 : offset / 8 == 1 ? 4 : 8;
+                d["group_size"] = stored->block_elems;
+                d["symmetric"] = !asym;
+                parts.push_back({t.name + ".qweight", SafeDtype::U8, {t.rows, static_cast<int64_t>(per_row[0])}});
+                parts.push_back({t.name + ".scales", SafeDtype::F16, {t.rows, static_cast<int64_t>(per_row[1] / 2)}});
+                d["qweight"] = t.name + ".qweight";
+                d["scales"] = t.name + ".scales";
+                if (asym) {
+                    parts.push_back({t.name + ".zeros", SafeDtype::U8, {t.rows, static_cast<int64_t>(per_row[2])}});
+                    d["zeros"] = t.name + ".zeros";
+                }
+            } else {
+                // the format's own blocks (scales inside them), row by row where rows are byte ranges
+                const std::size_t bytes = stored->tensor_bytes(t.rows, t.cols);
+                parts.push_back({t.name + ".qweight", SafeDtype::U8,
+                                 sections == 1 ? std::vector<int64_t>{t.rows, static_cast<int64_t>(per_row[0])}
+                                               : std::vector<int64_t>{static_cast<int64_t>(bytes)}});
+                d["qweight"] = t.name + ".qweight";
+            }
+        }
+        for (Part& p : parts) p.bytes = w_.add_tensor(p.name, p.dtype, p.shape);
+        config_["tensors"][t.name] = std::move(d);
+        tensors_.push_back(std::move(parts));
+    }
+
+    void begin_tensor(const SourceTensor&) override {
+        if (!header_done_) {
+            w_.set_metadata("quantization_config", config_.dump());
+            header_done_ = true;
+        }
+        part_ = 0;
+        left_ = 0;
+    }
+    void write(std::span<const uint8_t> bytes) override {
+        const std::vector<Part>& parts = tensors_.at(current_);
+        while (!bytes.empty()) {
+            if (left_ == 0) next_part(parts);
+            const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left_, bytes.size()));
+            w_.write(bytes.first(n));
+            bytes = bytes.subspan(n);
+            left_ -= n;
+        }
+    }
+    void end_tensor() override {
+        const std::vector<Part>& parts = tensors_.at(current_);
+        while (left_ == 0 && part_ < parts.size() && parts[part_].bytes == 0) next_part(parts);  // empty parts
+        if (left_ != 0 || part_ != parts.size()) fail("SafeTensors output: tensor '", parts[0].name, "' is short of bytes");
+        if (open_) w_.end_tensor();
+        open_ = false;
+        ++current_;
+    }
+    void finish() override {
+        if (!header_done_) w_.set_metadata("quantization_config", config_.dump());
+        w_.finish();
+    }
+
+private:
+    struct Part;
+    void next_part(const std::vector<Part>& parts) {
+        if (open_) w_.end_tensor();
+        open_ = false;
+        if (part_ == parts.size()) fail("SafeTensors output: more bytes than tensor '", parts[0].name, "' holds");
+        w_.begin_tensor(parts[part_].name);
+        open_ = true;
+        left_ = parts[part_].bytes;
+        ++part_;
+    }
+    struct Part {
+        std::string name;
+        SafeDtype dtype;
+        std::vector<int64_t> shape;
+        uint64_t bytes = 0;
+    };
+    SafeTensorsWriter w_;
+    nlohmann::json config_;
+    std::vector<std::vector<Part>> tensors_;
+    bool header_done_ = false;
+    std::size_t current_ = 0;
+    std::size_t part_ = 0;
+    uint64_t left_ = 0;
+    bool open_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<OutputFile> open_output(OutFormat format, const std::filesystem::path& path,
+                                        const TensorSource& source, TypeId file_type_of) {
+    if (format == OutFormat::gguf) return std::make_unique<GgufOutput>(path, source, file_type_of);
+    return std::make_unique<SafeTensorsOutput>(path, source);
+}
+
+}  // namespace lowbit::quantize

@@ -1,0 +1,37 @@
+// Where quantized tensors go: a GGUF (llama.cpp's layout, the source's metadata carried over)
+// or a SafeTensors file (every quantized tensor as its parts: NAME.qweight with the packed codes,
+// NAME.scales and NAME.zeros for the INTn types, and a "quantization_config" JSON string in
+// "__metadata__" describing each tensor; see docs/QUANTIZE.md). Both are declared in full
+// first, then written tensor by tensor in declaration order, in pieces of any size; both appear
+// under their name only when finish() succeeds.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lowbit/quantize.hpp"
+#include "lowbit/weight_type.hpp"
+#include "tensor_source.hpp"
+
+namespace lowbit::quantize {
+
+class OutputFile {
+public:
+    virtual ~OutputFile() = default;
+    // `type` nullptr: the tensor is stored as the source holds it.
+    virtual void declare(const SourceTensor& t, const WeightType* type) = 0;
+    virtual void begin_tensor(const SourceTensor& t) = 0;
+    virtual void write(std::span<const uint8_t> bytes) = 0;
+    virtual void end_tensor() = 0;
+    virtual void finish() = 0;
+};
+
+// `file_type_of`: the type most tensors get (general.file_type of a GGUF; unused otherwise).
+std::unique_ptr<OutputFile> open_output(OutFormat format, const std::filesystem::path& path,
+                                        const TensorSource& source, TypeId file_type_of);
+
+}  // namespace lowbit::quantize
