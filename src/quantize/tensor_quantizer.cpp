@@ -1,5 +1,7 @@
 #include "tensor_quantizer.hpp"
 
+#include "error_sums.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -54,20 +56,28 @@ struct RowSections {
     }
 };
 
-struct Sums {
-    double dot = 0, ref2 = 0, approx2 = 0, err2 = 0, max_err = 0;
-
-    void add(const float* ref, const float* approx, std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) {
-            const double a = ref[i], b = approx[i], e = a - b;
-            dot += a * b;
-            ref2 += a * a;
-            approx2 += b * b;
-            err2 += e * e;
-            max_err = std::max(max_err, std::fabs(e));
-        }
-    }
+struct Sums : ErrorSums {
+    void add(const float* ref, const float* approx, std::size_t n) { add_error_sums(ref, approx, n, *this); }
 };
+
+// Whether every value is finite: exponent bits not all ones, as an integer test the compiler
+// vectorizes (std::isfinite per element is a branch per element).
+bool all_finite(const float* v, int64_t n) {
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t u;
+        std::memcpy(&u, v + i, sizeof u);
+        bad |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
+    }
+    return bad == 0;
+}
+
+// Per-thread scratch that keeps its capacity between chunks (no allocation, no zeroing).
+template <class T>
+T* scratch(std::vector<T>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+}
 
 std::string format_cosine(double c) {
     char buf[32];
@@ -102,8 +112,10 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
     // chunk c of the source as floats; false when it holds a value the policy refuses
     const auto source_chunk = [&](int64_t c, int64_t r0, int64_t r1, float* dst) {
         decode_source(r0, r1, dst);
+        const int64_t n = (r1 - r0) * cols;
+        if (all_finite(dst, n)) return true;
         int64_t count = 0;
-        for (int64_t i = 0; i < (r1 - r0) * cols; ++i) {
+        for (int64_t i = 0; i < n; ++i) {
             if (std::isfinite(dst[i])) continue;
             if (o.nan == NanPolicy::error) {
                 first_bad[static_cast<std::size_t>(c)] = r0 * cols + i;
@@ -163,17 +175,19 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
                 // the encoding, compare; then the chunk's sections go into place
                 for_row_chunks(pool, rows, cols, o, [&](int64_t c, int64_t r0, int64_t r1) {
                     const std::size_t n = static_cast<std::size_t>((r1 - r0) * cols);
-                    std::vector<float> ref(n), back(n);
-                    if (!source_chunk(c, r0, r1, ref.data())) return;
+                    thread_local std::vector<float> ref_buffer, back_buffer;
+                    thread_local std::vector<uint8_t> chunk_buffer;
+                    float* ref = scratch(ref_buffer, n);
+                    float* back = scratch(back_buffer, n);
+                    if (!source_chunk(c, r0, r1, ref)) return;
                     // one section (block types): the chunk is a byte range of the tensor
-                    std::vector<uint8_t> chunk(sections.count == 1 ? 0 : type.tensor_bytes(r1 - r0, cols));
                     uint8_t* dst = sections.count == 1
                                        ? encoded.data() + static_cast<std::size_t>(r0) * sections.per_row[0]
-                                       : chunk.data();
-                    ops.quantize(ref.data(), r1 - r0, cols, dst);
-                    ops.dequantize({dst, r1 - r0, cols}, 0, r1 - r0, back.data());
-                    sums[static_cast<std::size_t>(c)].add(ref.data(), back.data(), n);
-                    if (sections.count > 1) sections.scatter(chunk.data(), r0, r1, rows, encoded.data());
+                                       : scratch(chunk_buffer, type.tensor_bytes(r1 - r0, cols));
+                    ops.quantize(ref, r1 - r0, cols, dst);
+                    ops.dequantize({dst, r1 - r0, cols}, 0, r1 - r0, back);
+                    sums[static_cast<std::size_t>(c)].add(ref, back, n);
+                    if (sections.count > 1) sections.scatter(dst, r0, r1, rows, encoded.data());
                 });
             } else {
                 // ternary types store absmean-ternarized weights (weights already ternary x one

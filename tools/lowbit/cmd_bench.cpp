@@ -21,6 +21,7 @@
 #include "lowbit/receipt.hpp"
 #include "memory_bandwidth.hpp"
 #include "model_options.hpp"
+#include "read_bandwidth.hpp"
 
 namespace lowbit::cli {
 namespace {
@@ -170,41 +171,6 @@ double median(std::vector<double> v) {
     return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// The machine's read bandwidth with the pool's threads over a 1 GiB buffer (best of 3 passes).
-// Measured right after each tg repetition, so that each run is compared with the bandwidth of
-// its own moment: on a shared machine the bandwidth drifts by tens of percent within a minute.
-class ReadBandwidth {
-public:
-    static constexpr std::size_t kBytes = std::size_t{1} << 30;
-    explicit ReadBandwidth(ThreadPool& pool) : pool_(pool) {
-        buffer_ = static_cast<uint8_t*>(std::aligned_alloc(4096, kBytes));
-        if (buffer_ == nullptr) fail("bench generate: cannot allocate 1 GiB to measure the read bandwidth");
-        pool_.parallel_for(static_cast<int64_t>(kBytes), 1 << 20, [&](int64_t b, int64_t e) {
-            std::memset(buffer_ + b, 1, static_cast<std::size_t>(e - b));
-        });
-    }
-    ~ReadBandwidth() { std::free(buffer_); }
-    ReadBandwidth(const ReadBandwidth&) = delete;
-    ReadBandwidth& operator=(const ReadBandwidth&) = delete;
-
-    double measure() {
-        double best = 0;
-        for (int pass = 0; pass < 3; ++pass) {
-            const auto start = std::chrono::steady_clock::now();
-            pool_.parallel_for(static_cast<int64_t>(kBytes), 4096, [&](int64_t b, int64_t e) {
-                benchmark::DoNotOptimize(bench::read_memory(buffer_ + b, static_cast<std::size_t>(e - b)));
-            });
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            best = std::max(best, static_cast<double>(kBytes) / s);
-        }
-        return best;
-    }
-
-private:
-    ThreadPool& pool_;
-    uint8_t* buffer_ = nullptr;
-};
-
 std::string joined(const std::vector<double>& v, const char* format) {
     std::string all;
     for (double x : v) all += (all.empty() ? "" : " ") + fmt::format(fmt::runtime(format), x);
@@ -323,7 +289,7 @@ void run_bench_generate(const BenchGenerateOptions& o) {
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-    auto* bench = app.add_subcommand("bench", "Benchmarks: kernel micro-benchmarks, generation speed");
+    auto* bench = app.add_subcommand("bench", "Benchmarks: kernel micro-benchmarks, generation speed, batched decoding, the quantizer");
     bench->require_subcommand(1);
     auto opts = std::make_shared<BenchKernelsOptions>();
     auto* kernels = bench->add_subcommand(
@@ -349,6 +315,7 @@ void add_bench_command(CLI::App& app) {
     generate->callback([g] { run_bench_generate(*g); });
 
     add_bench_decode_command(bench);
+    add_bench_quantize_command(bench);
 }
 
 }  // namespace lowbit::cli

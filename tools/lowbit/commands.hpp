@@ -9,7 +9,8 @@ void add_formats_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_roundtrip_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
-void add_bench_decode_command(CLI::App* bench);  // under `bench`
+void add_bench_decode_command(CLI::App* bench);    // under `bench`
+void add_bench_quantize_command(CLI::App* bench);  // under `bench`
 void add_tokenize_command(CLI::App& app);
 void add_run_commands(CLI::App& app);
 void add_score_command(CLI::App& app);

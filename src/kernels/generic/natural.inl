@@ -194,6 +194,52 @@ inline void dequantize(const D& dec, const WeightView& w, int64_t row_begin, int
     }
 }
 
+// INTn straight from the fields, group by group (no decoded row): the same integer q - z and
+// the same float product as the engine above, in loops the compiler vectorizes.
+template <int Bits, bool Asymmetric>
+inline void int_group_dequantize_group(const uint8_t* codes, int64_t first, int64_t len, float d, int32_t z,
+                                       float* out) {
+    constexpr int kPerByte = 8 / Bits;
+    constexpr int kMask = (1 << Bits) - 1;
+    constexpr int kSign = 1 << (Bits - 1);
+    const auto value = [&](int field) {
+        const int32_t q = Asymmetric ? field : (Bits == 8 ? static_cast<int8_t>(field) : (field ^ kSign) - kSign);
+        return static_cast<float>(q - z) * d;
+    };
+    int64_t k = 0;
+    if (first % kPerByte == 0) {  // always, groups being multiples of 32: whole bytes
+        const uint8_t* bytes = codes + first / kPerByte;
+        for (; k + kPerByte <= len; k += kPerByte) {
+            const int b = bytes[k / kPerByte];
+            for (int s = 0; s < kPerByte; ++s) out[first + k + s] = value((b >> (Bits * s)) & kMask);
+        }
+    }
+    for (; k < len; ++k) {
+        const int64_t e = first + k;
+        out[e] = value((codes[e / kPerByte] >> (Bits * (e % kPerByte))) & kMask);
+    }
+}
+
+template <int Bits>
+inline void dequantize(const IntGroup<Bits>& dec, const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
+    const int64_t n = w.cols, groups = dec.groups(n);
+    const uint8_t* scales = w.data + w.rows * IntGroup<Bits>::code_bytes(n);
+    const uint8_t* zeros = scales + 2 * w.rows * groups;
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        const uint8_t* codes = w.data + r * IntGroup<Bits>::code_bytes(n);
+        float* out = dst + (r - row_begin) * n;
+        for (int64_t g = 0; g < groups; ++g) {
+            const int64_t index = r * groups + g, first = g * dec.group, len = min64(dec.group, n - first);
+            const float d = load_f16_scale(scales + 2 * index);
+            if (dec.asymmetric) {
+                int_group_dequantize_group<Bits, true>(codes, first, len, d, zeros[index], out);
+            } else {
+                int_group_dequantize_group<Bits, false>(codes, first, len, d, 0, out);
+            }
+        }
+    }
+}
+
 // Activations padded to kW with zeros, and per-lane sums of 4.
 struct Prepared {
     const int8_t* a;
