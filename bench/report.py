@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""Turns Google Benchmark JSON from lowbit's kernel benchmarks into a Markdown table and PNG
-charts; with --baseline, prints the change against a saved run and flags regressions.
+"""Turns benchmark JSON into a Markdown table and PNG charts; with --baseline, prints the change
+against a saved run and flags regressions. Two inputs: Google Benchmark JSON from lowbit's kernel
+benchmarks, and `lowbit bench quantize --json` (schema lowbit.bench-quantize/1: charts of time,
+throughput, peak memory and thread scaling).
 
     build/release/bin/lowbit_bench --benchmark_out=run.json --benchmark_out_format=json
     bench/report.py run.json --markdown report.md --charts charts/
     bench/report.py run.json --baseline old.json --noise 0.10
+    build/release/bin/lowbit bench quantize --model-size 100M,600M --bits 2,4,8 --json q.json
+    bench/report.py q.json --charts charts/
 """
 import argparse
 import collections
@@ -140,14 +144,138 @@ def compare(runs, baseline, noise):
     return regressions
 
 
+# ---- lowbit bench quantize (lowbit.bench-quantize/1) ----
+
+def quantize_key(r):
+    return "%s/INT%d/g%d/%dt/%s" % (r["size"], r["bits"], r["group"], r["threads"], r["mode"])
+
+
+def quantize_markdown(doc):
+    lines = ["| model | type | threads | mode | time (s), median | Mparams/s | input MB/s | peak RSS (MiB) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in doc["results"]:
+        lines.append("| %s | INT%d g%d | %d | %s | %.2f | %.1f | %.0f | %.0f |" % (
+            r["size"], r["bits"], r["group"], r["threads"], r["mode"], r["seconds_median"],
+            r["parameters_per_second"] / 1e6, r["input_bytes_per_second"] / 1e6, r["peak_rss_bytes_median"] / 2**20))
+    for n in doc.get("numpy", []):
+        lines.append("| %s | INT%d g%d (NumPy) | 1 | per tensor | %.2f | | | %.0f |" % (
+            n["size"], n["bits"], n["group"], n["seconds"], n["peak_rss_bytes"] / 2**20))
+    return "\n".join(lines) + "\n"
+
+
+def quantize_charts(doc, folder):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(folder, exist_ok=True)
+    results = doc["results"]
+    sizes = [m["size"] for m in doc["models"]]
+    params = {m["size"]: m["parameters"] for m in doc["models"]}
+    written = []
+
+    def save(fig, name):
+        path = os.path.join(folder, name)
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+
+    series = collections.defaultdict(dict)  # (bits, threads, mode) -> size -> result
+    for r in results:
+        series[(r["bits"], r["threads"], r["mode"])][r["size"]] = r
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for (bits, threads, mode), by_size in sorted(series.items()):
+        xs = [s for s in sizes if s in by_size]
+        label = "INT%d, %d thr, %s" % (bits, threads, mode)
+        a1.plot([params[s] / 1e6 for s in xs], [by_size[s]["seconds_median"] for s in xs], marker="o", label=label)
+        a2.plot([params[s] / 1e6 for s in xs], [by_size[s]["parameters_per_second"] / 1e6 for s in xs], marker="o",
+                label=label)
+    for ax, title in ((a1, "wall time (s)"), (a2, "Mparams/s")):
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters (M)")
+        ax.set_title("lowbit quantize: " + title)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    save(fig, "quantize_time_throughput.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for (bits, threads, mode), by_size in sorted(series.items()):
+        xs = [s for s in sizes if s in by_size]
+        ax.plot([params[s] / 1e6 for s in xs], [by_size[s]["peak_rss_bytes_median"] / 2**20 for s in xs], marker="o",
+                label="INT%d, %d thr, %s" % (bits, threads, mode))
+    for n in doc.get("numpy", []):
+        ax.scatter([params[n["size"]] / 1e6], [n["peak_rss_bytes"] / 2**20], marker="x", color="black")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("parameters (M)")
+    ax.set_ylabel("peak RSS (MiB, from the OS)")
+    ax.set_title("memory: streaming vs batch (x: NumPy)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    save(fig, "quantize_memory.png")
+
+    scaling = collections.defaultdict(dict)  # (size, bits, mode) -> threads -> seconds
+    for r in results:
+        scaling[(r["size"], r["bits"], r["mode"])][r["threads"]] = r["seconds_median"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for (size, bits, mode), by_threads in sorted(scaling.items()):
+        ts = sorted(by_threads)
+        if len(ts) < 2 or ts[0] != 1:
+            continue
+        ax.plot(ts, [by_threads[1] / by_threads[t] for t in ts], marker="o", label="%s INT%d %s" % (size, bits, mode))
+    ax.set_xlabel("threads")
+    ax.set_ylabel("speedup over 1 thread")
+    ax.set_title("thread scaling")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    save(fig, "quantize_threads.png")
+    return written
+
+
+def quantize_compare(doc, baseline, noise):
+    before = {quantize_key(r): r["seconds_median"] for r in baseline["results"]}
+    regressions = 0
+    print("| configuration | baseline | now | change |")
+    print("|---|---|---|---|")
+    for r in doc["results"]:
+        k = quantize_key(r)
+        if k not in before:
+            continue
+        old, new = before[k], r["seconds_median"]
+        change = old / new - 1.0
+        flag = ""
+        if change < -noise:
+            flag = " REGRESSION"
+            regressions += 1
+        print("| %s | %.2f s | %.2f s | %+.1f%%%s |" % (k, old, new, 100 * change, flag))
+    return regressions
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("json", help="Google Benchmark JSON output")
+    p.add_argument("json", help="Google Benchmark JSON output, or lowbit bench quantize --json")
     p.add_argument("--markdown", help="write the Markdown table here (default: stdout)")
     p.add_argument("--charts", help="write PNG charts into this folder")
     p.add_argument("--baseline", help="a saved JSON run to compare with")
     p.add_argument("--noise", type=float, default=0.10, help="slowdown fraction counted as noise (default 0.10)")
     a = p.parse_args()
+    with open(a.json) as f:
+        doc = json.load(f)
+    if doc.get("schema") == "lowbit.bench-quantize/1":
+        if a.baseline:
+            with open(a.baseline) as f:
+                sys.exit(1 if quantize_compare(doc, json.load(f), a.noise) else 0)
+        table = quantize_markdown(doc)
+        if a.markdown:
+            with open(a.markdown, "w") as f:
+                f.write(table)
+        else:
+            sys.stdout.write(table)
+        if a.charts:
+            for path in quantize_charts(doc, a.charts):
+                print("wrote", path, file=sys.stderr)
+        return
     runs = load(a.json)
     if not runs:
         sys.exit("report.py: no benchmark results in %s" % a.json)

@@ -28,7 +28,8 @@ struct ModelShape {
     float rms_eps = 1e-5f;
 };
 
-// BitNet b1.58 2B4T's shapes (30 layers, 2560, 6912, 20/5 heads, 128256 tokens) and a tiny one.
+// BitNet b1.58 2B4T's shapes (30 layers, 2560, 6912, 20/5 heads, 128256 tokens), Llama-2-7B's
+// (32 layers, 4096, 11008, 32 heads, 32000 tokens) and a tiny one.
 ModelShape preset_shape(const std::string& preset, const std::string& arch);
 
 struct ModelTypes {

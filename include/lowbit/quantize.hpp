@@ -41,6 +41,10 @@ namespace lowbit::quantize {
 enum class NanPolicy { error, zero };
 enum class OutFormat { gguf, safetensors };
 enum class Mode { streaming, batch };
+// How float weights reach a ternary type: absmean ternarization first (the spec's BitNet rule;
+// weights already ternary x one scale are kept as they are), or none: the type's own rounding
+// on the values as they are (llama.cpp's rule for TQ1_0/TQ2_0, what llama-quantize writes).
+enum class Ternarize { absmean, none };
 
 // Tensors whose name matches `pattern` (ECMAScript regex, searched anywhere in the name) get
 // `type`.
@@ -66,6 +70,7 @@ struct Options {
     bool strict = false;                        // a shape the planned type cannot hold: an error
     bool dry_run = false;                       // measure and report, write nothing
     Mode mode = Mode::streaming;
+    Ternarize ternarize = Ternarize::absmean;
     std::optional<uint64_t> max_memory;  // bytes the plan may use for its largest work item
     const std::atomic<bool>* cancel = nullptr;  // set from anywhere: stop at the next row chunk
 };

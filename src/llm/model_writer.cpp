@@ -18,6 +18,15 @@ ModelShape preset_shape(const std::string& preset, const std::string& arch) {
         s.n_vocab = 128256;
         s.n_ctx = 4096;
         s.rope_theta = 500000.0f;
+    } else if (preset == "7b") {  // Llama-2-7B
+        s.n_layer = 32;
+        s.n_embd = 4096;
+        s.n_ff = 11008;
+        s.n_head = 32;
+        s.n_head_kv = 32;
+        s.n_vocab = 32000;
+        s.n_ctx = 4096;
+        s.rope_theta = 10000.0f;
     } else if (preset == "tiny") {
         s.n_layer = 2;
         s.n_embd = 256;
@@ -28,7 +37,7 @@ ModelShape preset_shape(const std::string& preset, const std::string& arch) {
         s.n_ctx = 1024;
         s.rope_theta = 10000.0f;
     } else {
-        fail("unknown model preset '", preset, "' (tiny, 2b4t)");
+        fail("unknown model preset '", preset, "' (tiny, 2b4t, 7b)");
     }
     return s;
 }

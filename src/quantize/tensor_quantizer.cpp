@@ -164,7 +164,8 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
         const WeightView view{encoded.data(), rows, cols};
         std::vector<Sums> sums(chunks);
         const RowSections sections(type, cols);
-        const bool by_chunks = !type.ternary && sections.count > 0;
+        // absmean reduces over the whole tensor; without it a ternary block type is one too
+        const bool by_chunks = (!type.ternary || o.ternarize == Ternarize::none) && sections.count > 0;
         if (!by_chunks) {
             make_whole();
             refuse_non_finite();
@@ -194,7 +195,7 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
                 // scale as they are); the error is measured against the original
                 const std::vector<float>& v = values;
                 const float* input = v.data();
-                out.ternarized = type.ternary && !is_ternary_times_scale(v);
+                out.ternarized = type.ternary && o.ternarize == Ternarize::absmean && !is_ternary_times_scale(v);
                 if (out.ternarized) {
                     ternarized = v;
                     absmean_ternarize_inplace(ternarized);

@@ -510,13 +510,20 @@ private:
         std::uniform_int_distribution<int> quarter(-16, 16);
         for (int64_t cols : column_counts()) {
             for (int64_t rows : {1, 3}) {
-              for (int input = 0; input < 3; ++input) {
+              for (int input = 0; input < 4; ++input) {
                 std::vector<float> x = normal_values(static_cast<std::size_t>(rows * cols), rng);
                 if (input == 1) {
                     // multiples of 1/4: exact ties for round-half-even after dividing by the scale
                     for (float& v : x) v = 0.25f * static_cast<float>(quarter(rng));
                 } else if (input == 2) {
                     for (float& v : x) v *= 1e-41f;  // subnormal inputs, scales that underflow
+                } else if (input == 3) {
+                    // signed zeros, whole zero blocks, and blocks where +m and -m tie for the largest |x|
+                    for (std::size_t i = 0; i < x.size(); ++i) {
+                        const int k = quarter(rng);
+                        x[i] = k > 12 ? 2.0f : k < -12 ? -2.0f : (k % 2 != 0 ? -0.0f : 0.0f);
+                        if ((i / 64) % 3 == 0) x[i] = k % 2 != 0 ? -0.0f : 0.0f;
+                    }
                 }
                 if (t_.ternary) absmean_ternarize_inplace(x);
                 std::vector<uint16_t> h(x.size()), bh(x.size());

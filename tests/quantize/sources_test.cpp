@@ -488,5 +488,60 @@ TEST(QuantizeSources, UnknownDtypesAreRefusedByName) {
     EXPECT_FALSE(fs::exists(dir / "out.gguf"));
 }
 
+
+std::vector<uint8_t> repeated(const std::vector<uint8_t>& block, int times) {
+    std::vector<uint8_t> out;
+    for (int i = 0; i < times; ++i) out.insert(out.end(), block.begin(), block.end());
+    return out;
+}
+
+// The golden blocks of the spec's shared types (derived by hand in tests/formats/), written by
+// the whole pipeline: llama.cpp's rules, so llama-quantize's bytes (docs/QUANTIZE.md).
+TEST(QuantizeSources, TheSpecsGoldenBlocksComeOutOfTheQuantizer) {
+    TempDir dir;
+    std::vector<float> tq2(256, 0.0f), tq1(256, 0.0f), q41(32, 0.0f);
+    tq2[0] = 1.0f, tq2[32] = -1.0f, tq2[64] = 0.4f, tq2[96] = 0.5f, tq2[128] = -0.5f, tq2[255] = 0.75f;
+    tq1[0] = 1.0f, tq1[32] = -1.0f, tq1[96] = 1.0f, tq1[128] = -1.0f, tq1[176] = 1.0f, tq1[244] = -1.0f,
+    tq1[252] = 1.0f;
+    q41[0] = -1.0f, q41[16] = 2.0f, q41[1] = 0.5f, q41[17] = 0.29f;
+    const auto rows = [](const std::vector<float>& row, int n) {
+        std::vector<float> v;
+        for (int i = 0; i < n; ++i) v.insert(v.end(), row.begin(), row.end());
+        return v;
+    };
+    write_safetensors(dir / "m.safetensors", {{"tq2", {3, 256}, rows(tq2, 3)},
+                                              {"tq1", {2, 256}, rows(tq1, 2)},
+                                              {"q41", {4, 32}, rows(q41, 4)}});
+    std::vector<uint8_t> tq2_block = {0x92};
+    tq2_block.insert(tq2_block.end(), 31, 0x55);
+    tq2_block.push_back(0x54);
+    tq2_block.insert(tq2_block.end(), 30, 0x55);
+    tq2_block.insert(tq2_block.end(), {0x95, 0x00, 0x3C});
+    std::vector<uint8_t> tq1_block = {0xBB};
+    tq1_block.insert(tq1_block.end(), 31, 0x80);
+    tq1_block.push_back(0x9C);
+    tq1_block.insert(tq1_block.end(), 15, 0x80);
+    tq1_block.insert(tq1_block.end(), {0x66, 0x7F, 0x7F, 0x7F, 0x00, 0x3C});
+    std::vector<uint8_t> q41_block = {0x66, 0x32, 0x00, 0xBC, 0xF0, 0x68};
+    q41_block.insert(q41_block.end(), 14, 0x55);
+
+    quantize::Options o;
+    o.input = dir / "m.safetensors";
+    o.output = dir / "out.gguf";
+    o.tensor_types = {{"tq2", TypeId::TQ2_0}, {"tq1", TypeId::TQ1_0}, {"q41", TypeId::Q4_1}};
+    o.ternarize = quantize::Ternarize::none;
+    ThreadPool pool(2);
+    quantize::quantize_model(o, pool);
+    const GgufFile out = GgufFile::open(o.output);
+    EXPECT_EQ(bytes_of(out, "tq2"), repeated(tq2_block, 3));
+    EXPECT_EQ(bytes_of(out, "tq1"), repeated(tq1_block, 2));
+    EXPECT_EQ(bytes_of(out, "q41"), repeated(q41_block, 4));
+    // absmean first (the default) changes the TQ2_0 block: its 0.4 is then a whole unit
+    o.ternarize = quantize::Ternarize::absmean;
+    const quantize::Report r = quantize::quantize_model(o, pool);
+    EXPECT_NE(bytes_of(GgufFile::open(o.output), "tq2"), repeated(tq2_block, 3));
+    EXPECT_TRUE(r.tensors[0].ternarized);
+    EXPECT_FALSE(r.tensors[1].ternarized);  // already ternary x one scale
+}
 }  // namespace
 }  // namespace lowbit::test

@@ -38,9 +38,12 @@ void add_convert_command(CLI::App& app) {
         ThreadPool pool(o->threads > 0 ? o->threads : default_thread_count());
         const llm::ConvertReport r = llm::convert_hf_model(c, pool);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        fmt::print("wrote {} ({}, {} tensors; linear weights: {} stored as they were (ternary x scale), {} "
-                   "absmean-ternarized) in {:.1f} s\n",
-                   o->output, r.architecture, r.tensors, r.ternary_as_is, r.ternarized, s);
+        const std::string ternary =
+            r.ternary_as_is + r.ternarized == 0
+                ? ""
+                : fmt::format("; linear weights: {} stored as they were (ternary x scale), {} absmean-ternarized",
+                              r.ternary_as_is, r.ternarized);
+        fmt::print("wrote {} ({}, {} tensors{}) in {:.1f} s\n", o->output, r.architecture, r.tensors, ternary, s);
     });
 }
 

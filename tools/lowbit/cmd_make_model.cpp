@@ -86,9 +86,9 @@ void add_make_model_command(CLI::App& app) {
     cmd->add_option("--arch", o->arch, "Architecture")
         ->capture_default_str()
         ->check(CLI::IsMember({"bitnet-b1.58", "bitnet-25", "bitnet", "llama"}));
-    cmd->add_option("--preset", o->preset, "Shapes: tiny, or 2b4t (BitNet b1.58 2B4T: 30 x 2560/6912, 128256 tokens)")
+    cmd->add_option("--preset", o->preset, "Shapes: tiny, 2b4t (BitNet b1.58 2B4T: 30 x 2560/6912, 128256 tokens) or 7b (Llama-2-7B: 32 x 4096/11008, 32000 tokens)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"tiny", "2b4t"}));
+        ->check(CLI::IsMember({"tiny", "2b4t", "7b"}));
     cmd->add_option("--type", o->type, "Weight type of the linear layers (see `lowbit formats`)")->capture_default_str();
     cmd->add_option("--embedding-type", o->embedding_type, "Type of token_embd (the tied head)")->capture_default_str();
     cmd->add_option("--head-type", o->head_type, "Write a separate output.weight of this type (default: tied)");

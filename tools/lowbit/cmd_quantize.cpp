@@ -30,7 +30,7 @@ constexpr Profile kProfiles[] = {{"edge", 2, 256, 0.65}, {"local", 4, 128, 0.85}
 
 struct Options {
     std::string input, output, type, profile = "local", nan = "error", report, bits, out_format, mode = "streaming";
-    std::string max_memory;
+    std::string max_memory, ternarize = "absmean";
     int group = 0, threads = 0;
     bool asym = false, sym = false, strict = false, dry_run = false;
     std::optional<double> min_cosine;
@@ -83,6 +83,7 @@ quantize::Options resolve(const Options& o, std::atomic<bool>& cancel) {
                                                                         : "gguf";
     q.out_format = out_format == "safetensors" ? quantize::OutFormat::safetensors : quantize::OutFormat::gguf;
     q.mode = o.mode == "batch" ? quantize::Mode::batch : quantize::Mode::streaming;
+    q.ternarize = o.ternarize == "none" ? quantize::Ternarize::none : quantize::Ternarize::absmean;
     if (!o.max_memory.empty()) q.max_memory = parse_size(o.max_memory);
     q.keep = o.keep;
     q.strict = o.strict;
@@ -204,6 +205,12 @@ void add_quantize_command(CLI::App& app) {
                     "streaming (read, quantize, write, release; memory independent of the model's size) or batch "
                     "(everything in memory, then written: for comparison)")
         ->check(CLI::IsMember({"streaming", "batch"}))
+        ->capture_default_str();
+    cmd->add_option("--ternarize", o->ternarize,
+                    "Float weights to a ternary type (I2_S, TQ1_0, TQ2_0, TL1, TL2): absmean (BitNet's rule; weights "
+                    "already ternary x one scale stay as they are) or none (the type's own rounding of the values, "
+                    "llama.cpp's for TQ1_0/TQ2_0)")
+        ->check(CLI::IsMember({"absmean", "none"}))
         ->capture_default_str();
     cmd->add_option("--report", o->report, "Write the per-tensor report as JSON (lowbit.quantize-report/1)");
     cmd->add_flag("--dry-run", o->dry_run, "Quantize and measure, write no model");

@@ -194,6 +194,28 @@ inline void dequantize(const D& dec, const WeightView& w, int64_t row_begin, int
     }
 }
 
+// Q8_0 and Q4_0 straight from their blocks: the engine's (u - offset) * scale, block by block.
+inline void dequantize(const Q8_0&, const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
+    const int64_t blocks = (row_end - row_begin) * (w.cols / 32);
+    const uint8_t* p = w.data + row_begin * (w.cols / 32) * 34;
+    for (int64_t b = 0; b < blocks; ++b, p += 34, dst += 32) {
+        const float d = load_f16_scale(p);
+        for (int j = 0; j < 32; ++j) dst[j] = static_cast<float>(static_cast<int8_t>(p[2 + j])) * d;
+    }
+}
+
+inline void dequantize(const Q4_0&, const WeightView& w, int64_t row_begin, int64_t row_end, float* dst) {
+    const int64_t blocks = (row_end - row_begin) * (w.cols / 32);
+    const uint8_t* p = w.data + row_begin * (w.cols / 32) * 18;
+    for (int64_t b = 0; b < blocks; ++b, p += 18, dst += 32) {
+        const float d = load_f16_scale(p);
+        for (int j = 0; j < 16; ++j) {
+            dst[j] = static_cast<float>((p[2 + j] & 15) - 8) * d;
+            dst[j + 16] = static_cast<float>((p[2 + j] >> 4) - 8) * d;
+        }
+    }
+}
+
 // INTn straight from the fields, group by group (no decoded row): the same integer q - z and
 // the same float product as the engine above, in loops the compiler vectorizes.
 template <int Bits, bool Asymmetric>

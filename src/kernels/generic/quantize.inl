@@ -206,20 +206,27 @@ inline bool q4_0(const float* src, int64_t rows, int64_t cols, uint8_t* dst) {
     for (int64_t b = 0; b < blocks; ++b) {
         const float* x = src + 32 * b;
         uint8_t* out = dst + 18 * b;
-        F amax = zero_f();
+        F amax = zero_f(), vmax = load_f(x), vmin = vmax;
         bool finite = true;
         for (int v = 0; v < 32; v += kF) {
             const F xv = load_f(x + v);
             finite = finite && !any_nonfinite(xv);
             amax = max_f(abs_f(xv), amax);  // (finite here)
+            vmax = max_f(vmax, xv);
+            vmin = min_f(vmin, xv);
         }
         if (!finite) return false;
-        const float a = hmax_f(amax);
-        float m = 0.0f;
-        for (int j = 0; j < 32; ++j) {
-            if (__builtin_fabsf(x[j]) == a) {
-                m = x[j];
-                break;
+        const float a = hmax_f(amax), hi = hmax_f(vmax), lo = hmin_f(vmin);
+        // m: the first x with |x| = a (ggml keeps the first strictly larger |x|). Only when both a
+        // and -a occur does "first" matter; an all-zero block keeps ggml's initial +0, whatever
+        // the signs of its zeros (d = +0 / -8 = -0 then: the sign reaches d's bits).
+        float m = a == 0.0f ? 0.0f : hi == a ? a : -a;
+        if (a != 0.0f && hi == a && lo == -a) {
+            for (int j = 0; j < 32; ++j) {
+                if (__builtin_fabsf(x[j]) == a) {
+                    m = x[j];
+                    break;
+                }
             }
         }
         const float d = m / -8.0f;
