@@ -15,8 +15,10 @@ packages=(
   # NEON kernels: cross-compiled for AArch64 and run under qemu-user (also used to run the
   # x86 scalar fallback on an emulated CPU without AVX)
   g++-aarch64-linux-gnu qemu-user
-  # bench/report.py (Debian's python3, /usr/bin/python3)
-  python3 python3-matplotlib
+  # bench/report.py and bench/numpy_quantize.py (Debian's python3, /usr/bin/python3); the
+  # bundled models' trainers (tools/train_tiny_*.py) also need python3-torch, python3-regex and
+  # fortunes, left out here: nothing in make test or make demo runs them
+  python3 python3-matplotlib python3-numpy
 )
 
 # The tokenizer tests' oracle is an npm package (scripts/install-test-oracle.sh), run with

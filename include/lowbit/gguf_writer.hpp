@@ -42,6 +42,10 @@ public:
     void begin_tensor(std::string_view name);
     void write(std::span<const uint8_t> bytes);
     void end_tensor();
+    // Instead of write(): sets the whole current tensor aside and returns its file offset, for
+    // write_at() to fill in any order, from several threads (disjoint ranges); then end_tensor().
+    uint64_t reserve_tensor();
+    void write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const;
     void write_tensor(std::string_view name, std::span<const uint8_t> bytes) {
         begin_tensor(name);
         write(bytes);

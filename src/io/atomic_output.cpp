@@ -78,6 +78,28 @@ void AtomicOutput::write_zeros(uint64_t count) {
     }
 }
 
+uint64_t AtomicOutput::reserve(uint64_t count) {
+    flush();
+    const uint64_t at = position_;
+    position_ += count;
+    if (::lseek(fd_, static_cast<off_t>(position_), SEEK_SET) < 0) {
+        fail_as(ErrorCode::io, path_, ": seek failed: ", std::strerror(errno));
+    }
+    return at;
+}
+
+void AtomicOutput::write_at(uint64_t offset, std::span<const uint8_t> bytes) const {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail_as(ErrorCode::io, path_, ": write failed: ", std::strerror(errno));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
 void AtomicOutput::flush() {
     std::size_t done = 0;
     while (done < buffered_) {

@@ -23,6 +23,12 @@ public:
 
     void write(std::span<const uint8_t> bytes);
     void write_zeros(uint64_t count);
+    // Leaves `count` bytes at the current position for write_at (a hole until then) and moves
+    // past them; returns where they start.
+    uint64_t reserve(uint64_t count);
+    // Writes at an offset the file already covers or reserve() set aside; safe from several
+    // threads at once (disjoint ranges).
+    void write_at(uint64_t offset, std::span<const uint8_t> bytes) const;
     uint64_t position() const { return position_; }
     const std::string& name() const { return path_; }  // the final path, for messages
 

@@ -223,6 +223,16 @@ void GgufWriter::write(std::span<const uint8_t> bytes) {
     s_->out.write(bytes);
 }
 
+uint64_t GgufWriter::reserve_tensor() {
+    const uint64_t bytes = s_->stream.remaining();
+    s_->stream.advance(bytes);
+    return s_->out.reserve(bytes);
+}
+
+void GgufWriter::write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const {
+    s_->out.write_at(file_offset, bytes);
+}
+
 void GgufWriter::end_tensor() {
     s_->stream.end();
     s_->pad();

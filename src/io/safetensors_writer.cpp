@@ -121,6 +121,16 @@ void SafeTensorsWriter::write(std::span<const uint8_t> bytes) {
 
 void SafeTensorsWriter::end_tensor() { s_->stream.end(); }
 
+uint64_t SafeTensorsWriter::reserve_tensor() {
+    const uint64_t bytes = s_->stream.remaining();
+    s_->stream.advance(bytes);
+    return s_->out.reserve(bytes);
+}
+
+void SafeTensorsWriter::write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const {
+    s_->out.write_at(file_offset, bytes);
+}
+
 void SafeTensorsWriter::finish() {
     if (!s_->header_written) s_->write_header();
     s_->stream.check_complete();

@@ -26,6 +26,8 @@ public:
     std::size_t begin(std::string_view name);
     // Accounts for `n` more bytes of the current tensor.
     void advance(uint64_t n);
+    // Bytes of the current tensor not yet accounted for (0 when none is open).
+    uint64_t remaining() const { return open_ ? tensors_[next_].bytes - written_ : 0; }
     // Ends the current tensor; its bytes must all have been written.
     void end();
     // Every declared tensor has been written (and none is open).

@@ -61,6 +61,13 @@ public:
     void begin_tensor(const SourceTensor& t) override { w_.begin_tensor(t.name); }
     void write(std::span<const uint8_t> bytes) override { w_.write(bytes); }
     void end_tensor() override { w_.end_tensor(); }
+    uint64_t reserve_tensor(const SourceTensor& t) override {
+        w_.begin_tensor(t.name);
+        return w_.reserve_tensor();
+    }
+    void write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const override {
+        w_.write_at(file_offset, bytes);
+    }
     void finish() override { w_.finish(); }
 
 private:
@@ -159,6 +166,22 @@ public:
         }
         part_ = 0;
         left_ = 0;
+    }
+    uint64_t reserve_tensor(const SourceTensor& t) override {
+        begin_tensor(t);
+        const std::vector<Part>& parts = tensors_.at(current_);
+        uint64_t first = 0;
+        for (std::size_t i = 0; i < parts.size(); ++i) {  // back to back: one contiguous range
+            w_.begin_tensor(parts[i].name);
+            const uint64_t at = w_.reserve_tensor();
+            if (i == 0) first = at;
+            w_.end_tensor();
+        }
+        part_ = parts.size();
+        return first;
+    }
+    void write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const override {
+        w_.write_at(file_offset, bytes);
     }
     void write(std::span<const uint8_t> bytes) override {
         const std::vector<Part>& parts = tensors_.at(current_);

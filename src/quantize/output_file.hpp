@@ -27,6 +27,11 @@ public:
     virtual void begin_tensor(const SourceTensor& t) = 0;
     virtual void write(std::span<const uint8_t> bytes) = 0;
     virtual void end_tensor() = 0;
+    // Instead of begin_tensor() and write(): sets the tensor's bytes aside (contiguous in the
+    // file) and returns the file offset of its first byte, for write_at() to fill in any order
+    // and from several threads; then end_tensor().
+    virtual uint64_t reserve_tensor(const SourceTensor& t) = 0;
+    virtual void write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const = 0;
     virtual void finish() = 0;
 };
 

@@ -21,16 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The input is mapped: pages of a tensor that is done leave this process's memory (they stay
-// in the page cache), so the resident set holds about one tensor whatever the model's size.
-void release_pages(std::span<const uint8_t> bytes) {
-    if (bytes.empty()) return;
-    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const uintptr_t begin = reinterpret_cast<uintptr_t>(bytes.data()) / page * page;
-    const uintptr_t end = reinterpret_cast<uintptr_t>(bytes.data() + bytes.size());
-    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advice: a failure loses nothing
-}
-
 uint64_t peak_rss_bytes() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
@@ -74,6 +64,11 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     p.tensors_total = tensors.size();
     for (const SourceTensor& t : tensors) p.bytes_total += t.data.size();
 
+    // When every type is known now, tensors stream into the output as they are done, chunk by
+    // chunk. Otherwise (a quality threshold, bits by entropy) they wait in a spool (batch: in
+    // memory) until the header can be written.
+    const bool known_types = !o.min_cosine && !o.auto_bits && o.mode == Mode::streaming;
+
     // Plan every tensor: the types a shape rules out, and the memory each needs, are known
     // before any work.
     struct Planned {
@@ -113,7 +108,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
                         "as it is");
             }
             x.candidates = candidates_of(t, x.plan.candidates, x.shape_fallback);
-            x.memory = work_item_bytes(t, x.candidates, pool.size());
+            x.memory = work_item_bytes(t, x.candidates, pool.size(), o, known_types && !o.dry_run);
         } else {
             x.memory = t.data.size();
         }
@@ -150,10 +145,6 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
         }
     }
 
-    // When every type is known now, tensors stream into the output as they are done. Otherwise
-    // (a quality threshold, bits by entropy) they wait in a spool (batch: in memory) until the
-    // header can be written.
-    const bool known_types = !o.min_cosine && !o.auto_bits && o.mode == Mode::streaming;
     std::unique_ptr<OutputFile> out;
     const auto open_out = [&](const std::vector<const WeightType*>& types) {
         out = open_output(o.out_format, o.output, src, o.type);
@@ -211,7 +202,18 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
                 candidates = candidates_of(t, fallback_chain(chosen), shape_fallback);
                 r.planned_type = chosen.name;
             }
-            EncodedTensor e = encode_tensor(t, candidates, o, pool);
+            EncodedTensor e;
+            if (out) {
+                // its type is final: chunks go straight to their place in the output
+                const uint64_t base = out->reserve_tensor(t);
+                const ChunkSink sink = [&](uint64_t offset, std::span<const uint8_t> bytes) {
+                    out->write_at(base + offset, bytes);
+                };
+                e = encode_tensor(t, candidates, o, pool, &sink);
+                out->end_tensor();
+            } else {
+                e = encode_tensor(t, candidates, o, pool);
+            }
             r.type = e.type->name;
             r.cosine = e.cosine;
             r.relative_mse = e.relative_mse;
@@ -220,18 +222,13 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
                                                                       : shape_fallback + "; " + e.fallback;
             r.zeroed = e.zeroed;
             r.ternarized = e.ternarized;
-            r.output_bytes = e.bytes.size();
+            r.output_bytes = e.size;
             if (r.type != r.planned_type) ++report.fallbacks;
-            Done d{e.type, spool ? spool->append(e.bytes) : 0, e.bytes.size(), {}};
-            if (out) {
-                out->begin_tensor(t);
-                out->write(e.bytes);
-                out->end_tensor();
-            }
+            Done d{e.type, spool ? spool->append(e.bytes) : 0, e.size, {}};
             if (o.mode == Mode::batch) d.held = std::move(e.bytes);
             done.push_back(std::move(d));
         }
-        if (o.mode == Mode::streaming) release_pages(t.data);
+        if (o.mode == Mode::streaming) release_source(t);  // mapped: drop what was read
         r.bits_per_weight =
             t.elements() > 0 ? 8.0 * static_cast<double>(r.output_bytes) / static_cast<double>(t.elements()) : 0;
         elements += static_cast<double>(t.elements());
@@ -255,7 +252,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
             const Done& d = done[i];
             if (d.type == nullptr) {
                 write_stored(tensors[i]);
-                if (o.mode == Mode::streaming) release_pages(tensors[i].data);
+                if (o.mode == Mode::streaming) release_source(tensors[i]);
                 continue;
             }
             out->begin_tensor(tensors[i]);

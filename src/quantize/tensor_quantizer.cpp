@@ -44,15 +44,23 @@ struct RowSections {
     RowSections(const WeightType& t, int64_t cols) {
         if (t.row_sections != nullptr) count = t.row_sections(cols, per_row.data());
     }
-    // Copies the encoding of rows [r0, r1) (a tensor of r1 - r0 rows) into a tensor of `rows`.
-    void scatter(const uint8_t* chunk, int64_t r0, int64_t r1, int64_t rows, uint8_t* tensor) const {
-        std::size_t from = 0, to = 0;
+    // Each section of the encoding of rows [r0, r1) (a tensor of r1 - r0 rows): piece(offset in
+    // the chunk, offset in a tensor of `rows`, bytes).
+    template <class Piece>
+    void for_each_piece(int64_t r0, int64_t r1, int64_t rows, const Piece& piece) const {
+        std::size_t from = 0, base = 0;
         for (std::size_t k = 0; k < count; ++k) {
             const std::size_t n = static_cast<std::size_t>(r1 - r0) * per_row[k];
-            std::memcpy(tensor + to + static_cast<std::size_t>(r0) * per_row[k], chunk + from, n);
+            piece(from, base + static_cast<std::size_t>(r0) * per_row[k], n);
             from += n;
-            to += static_cast<std::size_t>(rows) * per_row[k];
+            base += static_cast<std::size_t>(rows) * per_row[k];
         }
+    }
+    // Copies the encoding of rows [r0, r1) into place in a tensor of `rows`.
+    void scatter(const uint8_t* chunk, int64_t r0, int64_t r1, int64_t rows, uint8_t* tensor) const {
+        for_each_piece(r0, r1, rows, [&](std::size_t from, std::size_t to, std::size_t n) {
+            std::memcpy(tensor + to, chunk + from, n);
+        });
     }
 };
 
@@ -99,7 +107,9 @@ bool can_store(const WeightType& type, int64_t rows, int64_t cols, std::string& 
 }
 
 EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const WeightType*>& candidates,
-                            const Options& o, ThreadPool& pool) {
+                            const Options& o, ThreadPool& pool, const ChunkSink* sink) {
+    // a mapped source (streaming) gives back each chunk's pages once they are decoded
+    const bool release = o.mode == Mode::streaming;
     const std::string where = source.where();
     const int64_t rows = source.rows, cols = source.cols;
     const KernelSet& ks = default_kernel_set();
@@ -112,6 +122,7 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
     // chunk c of the source as floats; false when it holds a value the policy refuses
     const auto source_chunk = [&](int64_t c, int64_t r0, int64_t r1, float* dst) {
         decode_source(r0, r1, dst);
+        if (release) release_source_rows(source, r0, r1);
         const int64_t n = (r1 - r0) * cols;
         if (all_finite(dst, n)) return true;
         int64_t count = 0;
@@ -159,13 +170,14 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
             out.fallback += concat(out.fallback.empty() ? "" : "; ", type.name, ": ", why);
             continue;
         }
-        std::vector<uint8_t> encoded(type.tensor_bytes(rows, cols));
-        const Kernels& ops = ks[type].ops;
-        const WeightView view{encoded.data(), rows, cols};
-        std::vector<Sums> sums(chunks);
         const RowSections sections(type, cols);
         // absmean reduces over the whole tensor; without it a ternary block type is one too
         const bool by_chunks = (!type.ternary || o.ternarize == Ternarize::none) && sections.count > 0;
+        const bool to_sink = sink != nullptr && by_chunks;
+        std::vector<uint8_t> encoded(to_sink ? 0 : type.tensor_bytes(rows, cols));
+        const Kernels& ops = ks[type].ops;
+        const WeightView view{encoded.data(), rows, cols};
+        std::vector<Sums> sums(chunks);
         if (!by_chunks) {
             make_whole();
             refuse_non_finite();
@@ -182,13 +194,20 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
                     float* back = scratch(back_buffer, n);
                     if (!source_chunk(c, r0, r1, ref)) return;
                     // one section (block types): the chunk is a byte range of the tensor
-                    uint8_t* dst = sections.count == 1
+                    const std::size_t chunk_bytes = type.tensor_bytes(r1 - r0, cols);
+                    uint8_t* dst = sections.count == 1 && !to_sink
                                        ? encoded.data() + static_cast<std::size_t>(r0) * sections.per_row[0]
-                                       : scratch(chunk_buffer, type.tensor_bytes(r1 - r0, cols));
+                                       : scratch(chunk_buffer, chunk_bytes);
                     ops.quantize(ref, r1 - r0, cols, dst);
                     ops.dequantize({dst, r1 - r0, cols}, 0, r1 - r0, back);
                     sums[static_cast<std::size_t>(c)].add(ref, back, n);
-                    if (sections.count > 1) sections.scatter(dst, r0, r1, rows, encoded.data());
+                    if (to_sink) {
+                        sections.for_each_piece(r0, r1, rows, [&](std::size_t from, std::size_t to, std::size_t size) {
+                            (*sink)(to, {dst + from, size});
+                        });
+                    } else if (sections.count > 1) {
+                        sections.scatter(dst, r0, r1, rows, encoded.data());
+                    }
                 });
             } else {
                 // ternary types store absmean-ternarized weights (weights already ternary x one
@@ -242,7 +261,9 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
             continue;
         }
         out.type = &type;
-        out.bytes = std::move(encoded);
+        out.size = type.tensor_bytes(rows, cols);
+        if (sink != nullptr && !to_sink) (*sink)(0, encoded);
+        else out.bytes = std::move(encoded);
         out.cosine = std::min(1.0, cosine);  // rounding can put an exact match a hair above 1
         out.relative_mse = total.ref2 == 0 ? (total.err2 == 0 ? 0.0 : INFINITY) : total.err2 / total.ref2;
         out.max_abs_error = total.max_err;
@@ -297,8 +318,10 @@ double entropy_hint(const SourceTensor& source, const Options& o, ThreadPool& po
 
 int bits_for_entropy(double entropy) { return entropy < 0.5 ? 8 : entropy < 0.7 ? 4 : 2; }
 
-uint64_t work_item_bytes(const SourceTensor& source, const std::vector<const WeightType*>& candidates, int threads) {
+uint64_t work_item_bytes(const SourceTensor& source, const std::vector<const WeightType*>& candidates, int threads,
+                         const Options& o, bool direct) {
     const int64_t rows = source.rows, cols = source.cols;
+    const auto threads_u = static_cast<uint64_t>(threads);
     const uint64_t floats = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * sizeof(float);
     const int64_t step = std::min(rows, chunk_rows(cols));
     const uint64_t chunk_floats = 2 * static_cast<uint64_t>(step) * static_cast<uint64_t>(cols) * sizeof(float);
@@ -307,15 +330,26 @@ uint64_t work_item_bytes(const SourceTensor& source, const std::vector<const Wei
         std::string why;
         if (!can_store(*t, rows, cols, why)) continue;
         const RowSections sections(*t, cols);
-        uint64_t bytes = t->tensor_bytes(rows, cols);
-        if (!t->ternary && sections.count > 0) {
-            bytes += static_cast<uint64_t>(threads) * (chunk_floats + t->tensor_bytes(step, cols));
+        const bool by_chunks = (!t->ternary || o.ternarize == Ternarize::none) && sections.count > 0;
+        const uint64_t whole = t->tensor_bytes(rows, cols);
+        uint64_t bytes = 0;
+        if (by_chunks) {
+            bytes = threads_u * (chunk_floats + t->tensor_bytes(step, cols)) + (direct ? 0 : whole);
         } else {
-            bytes += floats * (t->ternary ? 2 : 1) + static_cast<uint64_t>(threads) * chunk_floats;
+            const bool absmean = t->ternary && o.ternarize == Ternarize::absmean;
+            bytes = whole + floats * (absmean ? 2 : 1) + threads_u * chunk_floats;
         }
         most = std::max(most, bytes);
     }
-    return most + source.data.size();
+    // the mapped source: a chunk of rows per thread while it is read, when its pages are given
+    // back chunk by chunk; else the whole tensor
+    const bool by_rows = o.mode == Mode::streaming && source.permute_heads == 0 && rows > 0 &&
+                         source.data.size() % static_cast<std::size_t>(rows) == 0;
+    const uint64_t source_bytes =
+        by_rows ? std::min<uint64_t>(source.data.size(),
+                                     threads_u * static_cast<uint64_t>(step) * (source.data.size() / static_cast<uint64_t>(rows)))
+                : source.data.size();
+    return most + source_bytes;
 }
 
 }  // namespace lowbit::quantize

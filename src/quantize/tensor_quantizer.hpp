@@ -4,6 +4,8 @@
 // so the bytes and the figures do not depend on the thread count.
 #pragma once
 
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,8 @@ namespace lowbit::quantize {
 
 struct EncodedTensor {
     const WeightType* type = nullptr;
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> bytes;  // empty when they went to a sink
+    uint64_t size = 0;           // the encoding's bytes
     double cosine = 1;
     double relative_mse = 0;
     double max_abs_error = 0;
@@ -27,8 +30,13 @@ struct EncodedTensor {
 // Whether `type` can hold a rows x cols tensor; if not, `why` says why.
 bool can_store(const WeightType& type, int64_t rows, int64_t cols, std::string& why);
 
+// Where an encoding goes as it is made: write(offset in the tensor, bytes), from any thread. Only
+// for a first candidate that is final (no quality threshold): then no tensor-sized buffer is
+// held for the block and INTn types, whose row chunks go out as they are encoded.
+using ChunkSink = std::function<void(uint64_t, std::span<const uint8_t>)>;
+
 EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const WeightType*>& candidates,
-                            const Options& options, ThreadPool& pool);
+                            const Options& options, ThreadPool& pool, const ChunkSink* sink = nullptr);
 
 // The spec's entropy hint: the Shannon entropy of a 256-bin histogram of the tensor's values
 // over [min, max], over 8 bits (0..1); and the INTn bits it suggests (< 0.5: 8, < 0.7: 4, else 2).
@@ -37,8 +45,10 @@ double entropy_hint(const SourceTensor& source, const Options& options, ThreadPo
 int bits_for_entropy(double entropy);
 
 // What encoding `source` with these candidates holds in memory at most, with `threads` threads:
-// the encoding of the widest candidate, a chunk of rows per thread (or the whole tensor as floats
-// for the types that reduce over it) and the source's mapped pages while they are read.
-uint64_t work_item_bytes(const SourceTensor& source, const std::vector<const WeightType*>& candidates, int threads);
+// a chunk of rows per thread, the encoding of the widest candidate unless it goes `direct` to its
+// place in the output (chunk by chunk), the whole tensor as floats for the types that reduce over
+// it, and the source's mapped pages while they are read.
+uint64_t work_item_bytes(const SourceTensor& source, const std::vector<const WeightType*>& candidates, int threads,
+                         const Options& options, bool direct);
 
 }  // namespace lowbit::quantize

@@ -1,5 +1,8 @@
 #include "tensor_source.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "lowbit/convert.hpp"
@@ -120,6 +123,29 @@ void decode_rows(const SourceTensor& t, int64_t r0, int64_t r1, float* dst) {
         const int64_t s = t.source_row(r);
         decode(t.weight.view, s, s + 1, dst + (r - r0) * t.cols);
     }
+}
+
+namespace {
+
+void release_range(const uint8_t* begin, const uint8_t* end, bool inward) {
+    static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    uintptr_t b = reinterpret_cast<uintptr_t>(begin), e = reinterpret_cast<uintptr_t>(end);
+    b = inward ? (b + page - 1) / page * page : b / page * page;
+    e = inward ? e / page * page : (e + page - 1) / page * page;
+    if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);  // advice: a failure loses nothing
+}
+
+}  // namespace
+
+void release_source_rows(const SourceTensor& t, int64_t r0, int64_t r1) {
+    if (t.permute_heads != 0 || t.rows == 0 || t.data.size() % static_cast<std::size_t>(t.rows) != 0) return;
+    const std::size_t row = t.data.size() / static_cast<std::size_t>(t.rows);
+    release_range(t.data.data() + static_cast<std::size_t>(r0) * row, t.data.data() + static_cast<std::size_t>(r1) * row,
+                  true);
+}
+
+void release_source(const SourceTensor& t) {
+    if (!t.data.empty()) release_range(t.data.data(), t.data.data() + t.data.size(), false);
 }
 
 TensorSource TensorSource::open(const fs::path& path, Naming naming) {

@@ -79,6 +79,12 @@ private:
 // one lowbit computes with.
 void decode_rows(const SourceTensor& t, int64_t r0, int64_t r1, float* dst);
 
+// Drops from this process the mapped pages that lie wholly inside rows [r0, r1) of `t` (they stay
+// in the page cache): advice, for a source read once. Nothing for reordered rows.
+void release_source_rows(const SourceTensor& t, int64_t r0, int64_t r1);
+// The same for every page of `t`.
+void release_source(const SourceTensor& t);
+
 // The bytes a GGUF stores for `t` unchanged (rows in output order), handed over in pieces.
 template <class Sink>
 void for_each_stored_piece(const SourceTensor& t, const Sink& sink) {

@@ -135,7 +135,7 @@ void print_table(const quantize::Report& r) {
     }
     fmt::print(
         "\n{} tensors ({} fell back), {} -> {}, {:.3f} bits/weight, {:.2f} s ({:.1f} MB/s of input), {} threads, "
-        "peak RSS {:.0f} MiB (planned {:.0f} MiB, {}){}\n",
+        "peak RSS {:.0f} MiB (largest work item planned: {:.0f} MiB; {}){}\n",
         r.tensors.size(), r.fallbacks, bytes_text(static_cast<double>(r.input_bytes)),
         r.dry_run ? "(dry run: nothing written)" : bytes_text(static_cast<double>(r.output_bytes)), r.bits_per_weight,
         r.seconds, static_cast<double>(r.input_bytes) / 1e6 / std::max(r.seconds, 1e-9), r.threads,
