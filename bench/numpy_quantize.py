@@ -117,6 +117,10 @@ def main():
     write_safetensors(a.output, items)
     seconds = time.perf_counter() - start
     print(f"numpy_quantize: {len(cosines)} tensors in {seconds:.2f} s, mean cosine {np.mean(cosines):.6f}")
+    with open("/proc/self/status") as f:  # this program's own peak (wait4 would add its parent's)
+        hwm = [line.split()[1] for line in f if line.startswith("VmHWM:")]
+    if hwm:
+        print(f"peak_rss_kb {hwm[0]}")
 
     if a.check:
         theirs = {name: raw for name, _, _, raw in tensors(a.check)}

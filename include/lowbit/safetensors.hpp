@@ -61,6 +61,7 @@ public:
     uint64_t header_bytes() const { return header_bytes_; }  // N
     uint64_t data_offset() const { return 8 + header_bytes_; }
     uint64_t file_size() const { return file_->size(); }
+    std::span<const uint8_t> bytes() const { return file_->bytes(); }  // the whole mapping
     // The "__metadata__" strings (empty when the file has none).
     const std::map<std::string, std::string, std::less<>>& metadata() const { return metadata_; }
 

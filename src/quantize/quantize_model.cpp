@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <optional>
 
 #include "lowbit/error.hpp"
@@ -21,7 +23,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// The high-water mark of this program's own memory (VmHWM). getrusage's ru_maxrss would also
+// count what the process that forked it held before exec.
 uint64_t peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "VmHWM:   1234 kB"
+    }
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
     return static_cast<uint64_t>(u.ru_maxrss) * 1024;

@@ -84,6 +84,7 @@ SourceTensor from_safetensor(const SafeTensorsModel::Entry& e) {
     s.cols = e.tensor->cols;
     s.type_name = std::string(safe_dtype_name(e.tensor->dtype));
     s.data = e.file->tensor_data(*e.tensor);
+    s.file_bytes = e.file->bytes();
     if (const WeightType* t = safe_dtype_weight_type(e.tensor->dtype)) {
         s.weight = {t, WeightView{s.data.data(), s.rows, s.cols}};
         s.gguf_type_id = gguf_float_id(t);
@@ -145,7 +146,11 @@ void release_source_rows(const SourceTensor& t, int64_t r0, int64_t r1) {
 }
 
 void release_source(const SourceTensor& t) {
-    if (!t.data.empty()) release_range(t.data.data(), t.data.data() + t.data.size(), false);
+    if (t.data.empty() || t.file_bytes.empty()) return;
+    constexpr std::size_t kBefore = std::size_t{4} << 20;
+    const uint8_t* first = t.file_bytes.data();
+    const auto before = static_cast<std::size_t>(t.data.data() - first);
+    release_range(t.data.data() - std::min(before, kBefore), t.data.data() + t.data.size(), false);
 }
 
 TensorSource TensorSource::open(const fs::path& path, Naming naming) {
@@ -172,6 +177,7 @@ TensorSource TensorSource::open(const fs::path& path, Naming naming) {
             s.gguf_type_id = t.type_id;
             s.from_gguf = true;
             s.data = in->tensor_data(t);
+            s.file_bytes = in->bytes();
             if (find_weight_type(static_cast<TypeId>(t.type_id)) != nullptr) s.weight = in->weight(t);
             src.tensors_.push_back(std::move(s));
         }

@@ -36,6 +36,7 @@ struct SourceTensor {
     uint32_t gguf_type_id = 0;  // how a GGUF stores it unchanged
     bool from_gguf = false;     // then gguf_type_id is the source's own, known to lowbit or not
     std::span<const uint8_t> data;
+    std::span<const uint8_t> file_bytes;  // the whole mapped file that holds it
     int permute_heads = 0;  // > 0: rows reordered for llama.cpp's NORM rope, over this many heads
 
     int64_t elements() const { return rows * cols; }
@@ -82,7 +83,8 @@ void decode_rows(const SourceTensor& t, int64_t r0, int64_t r1, float* dst);
 // Drops from this process the mapped pages that lie wholly inside rows [r0, r1) of `t` (they stay
 // in the page cache): advice, for a source read once. Nothing for reordered rows.
 void release_source_rows(const SourceTensor& t, int64_t r0, int64_t r1);
-// The same for every page of `t`.
+// The same for every page of `t` and of the 4 MiB of its file before it: the page cache's large
+// folios are mapped whole on a fault, so reading a tensor can map the tail of the one before.
 void release_source(const SourceTensor& t);
 
 // The bytes a GGUF stores for `t` unchanged (rows in output order), handed over in pieces.

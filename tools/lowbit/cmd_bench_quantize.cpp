@@ -1,7 +1,8 @@
 // `lowbit bench quantize`: the quantizer on synthetic F16 SafeTensors models with the shapes of
 // real ones (100M, 600M, 7B parameters; written once into a cache folder, then read from the
 // page cache), for each bit width, thread count and mode. Each run is a child `lowbit quantize`
-// process, so its peak RSS is the OS's figure for it alone (wait4). With --compare-numpy the same
+// process, and its peak RSS the OS's high-water mark of that program alone (VmHWM, which its
+// report carries: wait4's ru_maxrss would add what this process held when it forked). With --compare-numpy the same
 // input goes through bench/numpy_quantize.py, a plain NumPy implementation of the INTn method,
 // whose bytes are checked against lowbit's. Results as JSON; --baseline flags regressions.
 #include <fcntl.h>
@@ -154,9 +155,8 @@ struct ChildRun {
     uint64_t peak_rss = 0;
 };
 
-// Runs argv[0] with the arguments, output to `log`; wall time and the child's own peak RSS.
-// fork, not posix_spawn: a vfork child shares this process's memory until exec, and Linux
-// carries that memory's high-water mark into the child's ru_maxrss.
+// Runs argv[0] with the arguments, output to `log`; wall time, and ru_maxrss from wait4 (which
+// Linux makes at least this process's high-water mark: the children report their own VmHWM).
 ChildRun run_child(const std::vector<std::string>& args, const fs::path& log) {
     std::vector<char*> argv;
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -275,9 +275,10 @@ void run_bench_quantize(const Options& o) {
                                                      log);
                         if (r.status != 0) fail("bench quantize: `lowbit quantize` failed:\n", tail_of(log));
                         seconds.push_back(r.seconds);
-                        rss.push_back(static_cast<double>(r.peak_rss));
                         std::ifstream f(report);
                         last_report = json::parse(f);
+                        // the child's own high-water mark (wait4's also counts this process)
+                        rss.push_back(last_report["totals"]["peak_rss_bytes"].get<double>());
                         fs::remove(out);
                     }
                     const double s = median(seconds);
@@ -311,14 +312,21 @@ void run_bench_quantize(const Options& o) {
                 const fs::path numpy_out = cache / fmt::format("numpy-{}.safetensors", ::getpid());
                 const ChildRun lb = run_child({self.string(), "quantize", model.string(), lowbit_st.string(), "--bits",
                                                std::to_string(bits), "--group-size", std::to_string(o.group), "-t", "1",
-                                               "--min-cosine", "0"},
+                                               "--min-cosine", "0", "--report", report.string()},
                                               log);
                 if (lb.status != 0) fail("bench quantize: `lowbit quantize` failed:\n", tail_of(log));
+                uint64_t lb_rss = lb.peak_rss;
+                {
+                    std::ifstream f(report);
+                    lb_rss = json::parse(f)["totals"]["peak_rss_bytes"].get<uint64_t>();
+                }
                 const ChildRun np = run_child({o.python, numpy_script.string(), model.string(), numpy_out.string(), "--bits",
                                                std::to_string(bits), "--group-size", std::to_string(o.group), "--check",
                                                lowbit_st.string()},
                                               log);
                 const std::string np_log = tail_of(log);
+                const std::size_t hwm = np_log.find("peak_rss_kb ");
+                const uint64_t np_rss = hwm == std::string::npos ? np.peak_rss : std::stoull(np_log.substr(hwm + 12)) * 1024;
                 fs::remove(lowbit_st);
                 fs::remove(numpy_out);
                 if (np.status != 0) fail("bench quantize: bench/numpy_quantize.py failed:\n", np_log);
@@ -326,18 +334,19 @@ void run_bench_quantize(const Options& o) {
                                  {"bits", bits},
                                  {"group", o.group},
                                  {"seconds", np.seconds},
-                                 {"peak_rss_bytes", np.peak_rss},
+                                 {"peak_rss_bytes", np_rss},
                                  {"lowbit_1_thread_seconds", lb.seconds},
-                                 {"lowbit_1_thread_peak_rss_bytes", lb.peak_rss},
+                                 {"lowbit_1_thread_peak_rss_bytes", lb_rss},
                                  {"check", np_log.substr(np_log.rfind("check:") == std::string::npos ? 0 : np_log.rfind("check:"))}});
                 fmt::print("| {} | {:.0f}M | INT{} g{} (NumPy) | 1 | batch per tensor | {:.2f} | {:.1f} | {:.0f} | {:.0f}% | "
                            "{:.0f} |\n",
                            m.name, m.parameters() / 1e6, bits, o.group, np.seconds, m.parameters() / 1e6 / np.seconds,
                            input_bytes / 1e6 / np.seconds, 100 * input_bytes / np.seconds / cache_read,
-                           np.peak_rss / double(1 << 20));
+                           np_rss / double(1 << 20));
                 fmt::print("  NumPy against lowbit, 1 thread each, same input: {:.1f}x the speed, {:.0f}% of the peak "
                            "RSS; {}",
-                           np.seconds / lb.seconds, 100.0 * lb.peak_rss / std::max<double>(np.peak_rss, 1), numpy.back()["check"].get<std::string>());
+                           np.seconds / lb.seconds, 100.0 * lb_rss / std::max<double>(np_rss, 1),
+                           numpy.back()["check"].get<std::string>());
             }
         }
         fs::remove(report);
