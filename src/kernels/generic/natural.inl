@@ -229,12 +229,25 @@ inline void int_group_dequantize_group(const uint8_t* codes, int64_t first, int6
         return static_cast<float>(q - z) * d;
     };
     int64_t k = 0;
-    if (first % kPerByte == 0) {  // always, groups being multiples of 32: whole bytes
-        const uint8_t* bytes = codes + first / kPerByte;
-        for (; k + kPerByte <= len; k += kPerByte) {
-            const int b = bytes[k / kPerByte];
-            for (int s = 0; s < kPerByte; ++s) out[first + k + s] = value((b >> (Bits * s)) & kMask);
+    if constexpr (Bits < 8) {
+        if (first % kPerByte == 0 && len <= 256) {  // always, groups being multiples of 32: whole bytes
+            // the fields as small integers first (contiguous), then one vectorizable convert
+            alignas(64) int8_t q[256];
+            const uint8_t* bytes = codes + first / kPerByte;
+            const int64_t whole = len / kPerByte;
+            for (int64_t j = 0; j < whole; ++j) {
+                const uint8_t b = bytes[j];
+                for (int s = 0; s < kPerByte; ++s) {
+                    const int field = (b >> (Bits * s)) & kMask;
+                    q[j * kPerByte + s] = static_cast<int8_t>(Asymmetric ? field : (field ^ kSign) - kSign);
+                }
+            }
+            k = whole * kPerByte;
+            for (int64_t i = 0; i < k; ++i) out[first + i] = static_cast<float>(q[i] - z) * d;
         }
+    } else if (first % kPerByte == 0) {
+        const uint8_t* bytes = codes + first;
+        for (; k < len; ++k) out[first + k] = value(bytes[k]);
     }
     for (; k < len; ++k) {
         const int64_t e = first + k;

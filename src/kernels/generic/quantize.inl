@@ -136,15 +136,21 @@ struct IntGroupQuantizer {
         if constexpr (Bits == 8) {
             __builtin_memcpy(out, codes, static_cast<std::size_t>(n));
         } else if constexpr (Bits == 4) {
-            for (int64_t i = 0; i < n; i += 2) {
-                const uint8_t hi = i + 1 < n ? codes[i + 1] : 0;
-                out[i / 2] = static_cast<uint8_t>((codes[i] & 15) | (hi << 4));
+            const int64_t whole = n / 2;  // whole bytes first, without a branch: vectorizable
+            for (int64_t j = 0; j < whole; ++j) {
+                out[j] = static_cast<uint8_t>((codes[2 * j] & 15) | ((codes[2 * j + 1] & 15) << 4));
             }
+            if (n % 2 != 0) out[whole] = static_cast<uint8_t>(codes[n - 1] & 15);
         } else {
-            for (int64_t i = 0; i < n; i += 4) {
+            const int64_t whole = n / 4;
+            for (int64_t j = 0; j < whole; ++j) {
+                out[j] = static_cast<uint8_t>((codes[4 * j] & 3) | ((codes[4 * j + 1] & 3) << 2) |
+                                              ((codes[4 * j + 2] & 3) << 4) | ((codes[4 * j + 3] & 3) << 6));
+            }
+            if (n % 4 != 0) {
                 uint8_t b = 0;
-                for (int k = 0; k < 4 && i + k < n; ++k) b = static_cast<uint8_t>(b | ((codes[i + k] & 3) << (2 * k)));
-                out[i / 4] = b;
+                for (int64_t i = whole * 4; i < n; ++i) b = static_cast<uint8_t>(b | ((codes[i] & 3) << (2 * (i - whole * 4))));
+                out[whole] = b;
             }
         }
     }
