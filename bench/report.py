@@ -191,6 +191,7 @@ def quantize_charts(doc, folder):
         a1.plot([params[s] / 1e6 for s in xs], [by_size[s]["seconds_median"] for s in xs], marker="o", label=label)
         a2.plot([params[s] / 1e6 for s in xs], [by_size[s]["parameters_per_second"] / 1e6 for s in xs], marker="o",
                 label=label)
+    a1.set_yscale("log")
     for ax, title in ((a1, "wall time (s)"), (a2, "Mparams/s")):
         ax.set_xscale("log")
         ax.set_xlabel("parameters (M)")
