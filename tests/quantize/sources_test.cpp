@@ -252,6 +252,17 @@ TEST(QuantizeSources, SafeTensorsOutputHoldsPackedPartsAndDescribesEveryTensor) 
     EXPECT_EQ(bytes_of(st, "layer.v.qweight"), ggml_q8_0(tensors[2].values));
     EXPECT_EQ(st.tensor("layer.v.qweight").shape, (std::vector<int64_t>{32, 8 * 34}));
     EXPECT_EQ(bytes_of(st, "layer.norm"), as_bytes(tensors[0].values, SafeDtype::F32));
+
+    // without a threshold the row chunks go straight to their place in the file (positional
+    // writes): the same file as through the spool
+    o.min_cosine.reset();
+    o.output = dir / "direct.safetensors";
+    quantize::quantize_model(o, pool);
+    EXPECT_EQ(read_file(dir / "direct.safetensors"), read_file(dir / "out.safetensors"));
+    o.out_format = quantize::OutFormat::gguf;
+    o.output = dir / "direct.gguf";
+    quantize::quantize_model(o, pool);
+    EXPECT_EQ(read_file(dir / "direct.gguf"), read_file(dir / "ref.gguf"));
 }
 
 // A Hugging Face BitNet folder made from the bundled model (its weights as F32 under HF names,
