@@ -264,34 +264,26 @@ def main():
     with open(a.json) as f:
         doc = json.load(f)
     if doc.get("schema") == "lowbit.bench-quantize/1":
-        if a.baseline:
-            with open(a.baseline) as f:
-                sys.exit(1 if quantize_compare(doc, json.load(f), a.noise) else 0)
-        table = quantize_markdown(doc)
-        if a.markdown:
-            with open(a.markdown, "w") as f:
-                f.write(table)
-        else:
-            sys.stdout.write(table)
-        if a.charts:
-            for path in quantize_charts(doc, a.charts):
-                print("wrote", path, file=sys.stderr)
-        return
-    runs = load(a.json)
-    if not runs:
-        sys.exit("report.py: no benchmark results in %s" % a.json)
+        data, compare_fn, table_fn, charts_fn = doc, quantize_compare, quantize_markdown, quantize_charts
+
+        def baseline_of(path):
+            with open(path) as f:
+                return json.load(f)
+    else:
+        data, compare_fn, table_fn, charts_fn, baseline_of = load(a.json), compare, markdown, charts, load
+        if not data:
+            sys.exit("report.py: no benchmark results in %s" % a.json)
     if a.baseline:
-        sys.exit(1 if compare(runs, load(a.baseline), a.noise) else 0)
-    table = markdown(runs)
+        sys.exit(1 if compare_fn(data, baseline_of(a.baseline), a.noise) else 0)
+    table = table_fn(data)
     if a.markdown:
         with open(a.markdown, "w") as f:
             f.write(table)
     else:
         sys.stdout.write(table)
     if a.charts:
-        for path in charts(runs, a.charts):
+        for path in charts_fn(data, a.charts):
             print("wrote", path, file=sys.stderr)
-
 
 if __name__ == "__main__":
     main()

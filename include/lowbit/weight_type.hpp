@@ -42,6 +42,19 @@ constexpr TypeId int_group_type_id(int bits, bool asymmetric, int group) {
     return static_cast<TypeId>(1100 + 8 * bits_index + 4 * (asymmetric ? 1 : 0) + group_index);
 }
 
+constexpr bool is_int_group_type(TypeId id) { return id >= TypeId::IntGroupFirst && id <= TypeId::IntGroupLast; }
+
+// The inverse of int_group_type_id (for an id that is_int_group_type).
+struct IntGroupParams {
+    int bits;
+    bool asymmetric;
+    int group;
+};
+constexpr IntGroupParams int_group_params(TypeId id) {
+    const int offset = static_cast<int>(id) - static_cast<int>(TypeId::IntGroupFirst);
+    return {2 << (offset / 8), (offset / 4) % 2 == 1, 32 << (offset % 4)};
+}
+
 // A tensor of `rows` x `cols` elements stored in some weight type, row-major
 // (cols = input features = GGUF ne[0]). Kernels trust the view: callers validate byte sizes
 // with WeightType::tensor_bytes before building one.

@@ -89,8 +89,6 @@ bool is_float(const WeightType* t) {
     return t != nullptr && (t->id == TypeId::F32 || t->id == TypeId::F16 || t->id == TypeId::BF16);
 }
 
-bool is_int_group(TypeId id) { return id >= TypeId::IntGroupFirst && id <= TypeId::IntGroupLast; }
-
 std::vector<int64_t> torch_shape(const std::vector<int64_t>& ne) { return {ne.rbegin(), ne.rend()}; }
 
 // Each tensor as one or more SafeTensors entries, written back to back: the bytes of a
@@ -131,11 +129,11 @@ public:
             if (type == nullptr) d["stored"] = "as is";
             std::array<std::size_t, kMaxRowSections> per_row{};
             const std::size_t sections = stored->row_sections ? stored->row_sections(t.cols, per_row.data()) : 0;
-            if (is_int_group(stored->id)) {
-                const int offset = static_cast<int>(stored->id) - static_cast<int>(TypeId::IntGroupFirst);
-                const bool asym = (offset / 4) % 2 == 1;
-                d["bits"] = offset / 8 == 0 ? 2 : offset / 8 == 1 ? 4 : 8;
-                d["group_size"] = stored->block_elems;
+            if (is_int_group_type(stored->id)) {
+                const IntGroupParams p = int_group_params(stored->id);
+                const bool asym = p.asymmetric;
+                d["bits"] = p.bits;
+                d["group_size"] = p.group;
                 d["symmetric"] = !asym;
                 parts.push_back({t.name + ".qweight", SafeDtype::U8, {t.rows, static_cast<int64_t>(per_row[0])}});
                 parts.push_back({t.name + ".scales", SafeDtype::F16, {t.rows, static_cast<int64_t>(per_row[1] / 2)}});

@@ -13,20 +13,15 @@ std::regex compile(const std::string& pattern, const char* field) {
     }
 }
 
-bool is_int_group(TypeId id) { return id >= TypeId::IntGroupFirst && id <= TypeId::IntGroupLast; }
-
 }  // namespace
 
 std::vector<const WeightType*> fallback_chain(const WeightType& planned) {
     std::vector<const WeightType*> chain = {&planned};
     const auto add = [&](TypeId id) { chain.push_back(&weight_type(id)); };
     const TypeId id = planned.id;
-    if (is_int_group(id)) {
-        // 1100 + 8 * bits_index + 4 * asymmetric + group_index
-        const int offset = static_cast<int>(id) - static_cast<int>(TypeId::IntGroupFirst);
-        for (int bits_index = offset / 8 + 1; bits_index <= 2; ++bits_index) {
-            add(static_cast<TypeId>(static_cast<int>(id) + 8 * (bits_index - offset / 8)));
-        }
+    if (is_int_group_type(id)) {
+        const IntGroupParams p = int_group_params(id);
+        for (int bits = 2 * p.bits; bits <= 8; bits *= 2) add(int_group_type_id(bits, p.asymmetric, p.group));
     } else if (id == TypeId::Q4_0 || id == TypeId::Q4_1 || id == TypeId::Q6_K) {
         add(TypeId::Q8_0);
     } else if (planned.bits_per_weight < 4) {  // the ternary and 2-bit block types

@@ -1,6 +1,4 @@
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -120,7 +118,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
         } else {
             x.memory = t.data.size();
         }
-        batch_memory += t.data.size() + (x.candidates.empty() ? 0 : x.memory - t.data.size());
+        if (o.mode == Mode::batch) batch_memory += x.memory;  // each then holds its whole source
         planned.push_back(std::move(x));
     }
     std::size_t largest_index = 0;
@@ -199,13 +197,12 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
             std::vector<const WeightType*> candidates = x.candidates;
             std::string shape_fallback = x.shape_fallback;
             r.planned_type = candidates.front()->name;
-            if (o.auto_bits && candidates.front()->id >= TypeId::IntGroupFirst &&
-                candidates.front()->id <= TypeId::IntGroupLast && x.plan.candidates.front() == &weight_type(o.type)) {
+            if (o.auto_bits && is_int_group_type(candidates.front()->id) &&
+                x.plan.candidates.front() == &weight_type(o.type)) {
                 r.entropy = entropy_hint(t, o, pool);
-                const int offset = static_cast<int>(o.type) - static_cast<int>(TypeId::IntGroupFirst);
+                const IntGroupParams g = int_group_params(o.type);
                 const WeightType& chosen =
-                    weight_type(int_group_type_id(bits_for_entropy(r.entropy), (offset / 4) % 2 == 1,
-                                                  static_cast<int>(weight_type(o.type).block_elems)));
+                    weight_type(int_group_type_id(bits_for_entropy(r.entropy), g.asymmetric, g.group));
                 shape_fallback.clear();
                 candidates = candidates_of(t, fallback_chain(chosen), shape_fallback);
                 r.planned_type = chosen.name;

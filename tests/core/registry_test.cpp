@@ -54,6 +54,26 @@ TEST(Registry, UniqueIdsNamesAndFunctions) {
     }
 }
 
+// int_group_params inverts int_group_type_id, and agrees with each row's own name.
+TEST(Registry, IntGroupParamsInvertTheIds) {
+    for (int bits : {2, 4, 8}) {
+        for (bool asym : {false, true}) {
+            for (int group : {32, 64, 128, 256}) {
+                const TypeId id = int_group_type_id(bits, asym, group);
+                ASSERT_TRUE(is_int_group_type(id));
+                const IntGroupParams p = int_group_params(id);
+                EXPECT_EQ(p.bits, bits);
+                EXPECT_EQ(p.asymmetric, asym);
+                EXPECT_EQ(p.group, group);
+                EXPECT_EQ(std::string(weight_type(id).name), "INT" + std::to_string(bits) + (asym ? "_ASYM" : "_SYM") +
+                                                                 "_G" + std::to_string(group));
+            }
+        }
+    }
+    EXPECT_FALSE(is_int_group_type(TypeId::Q4_0));
+    EXPECT_FALSE(is_int_group_type(TypeId::TL2));
+}
+
 TEST(Registry, UnknownNamesAndIdsAreNamedErrors) {
     try {
         weight_type("Q3_K");

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "io/io_test_util.hpp"
+#include "quantize/quantize_test_util.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/fp16.hpp"
 #include "lowbit/gguf_reader.hpp"
@@ -25,15 +26,6 @@ namespace lowbit::test {
 namespace {
 
 const std::filesystem::path kTinyModel = std::filesystem::path(LOWBIT_TINY_BITNET_DIR) / "tiny-bitnet.gguf";
-
-std::vector<float> normal(std::size_t n, uint32_t seed, bool heavy_tails = false) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    std::student_t_distribution<float> t(1.5f);
-    std::vector<float> v(n);
-    for (float& x : v) x = heavy_tails ? t(rng) : d(rng);
-    return v;
-}
 
 std::vector<uint8_t> f32_bytes(const std::vector<float>& v) {
     std::vector<uint8_t> b(v.size() * 4);
@@ -76,47 +68,6 @@ void write_sample(const std::filesystem::path& path, std::vector<SampleTensor> t
         }
     }
     w.finish();
-}
-
-// ggml's quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d).
-std::vector<uint8_t> ggml_q8_0(const std::vector<float>& x) {
-    std::vector<uint8_t> out;
-    for (std::size_t b = 0; b < x.size(); b += 32) {
-        float amax = 0;
-        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b + j]));
-        const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-        const uint16_t h = f32_to_f16(d);
-        out.push_back(static_cast<uint8_t>(h & 0xff));
-        out.push_back(static_cast<uint8_t>(h >> 8));
-        for (int j = 0; j < 32; ++j)
-            out.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::roundf(x[b + j] * id))));
-    }
-    return out;
-}
-
-// ggml's quantize_row_q4_0_ref: d = (the value of largest magnitude) / -8, codes
-// min(15, (int8)(x / d + 8.5)), element j in the low nibble of byte j and j + 16 in its high one.
-std::vector<uint8_t> ggml_q4_0(const std::vector<float>& x) {
-    std::vector<uint8_t> out;
-    for (std::size_t b = 0; b < x.size(); b += 32) {
-        float amax = 0, max = 0;
-        for (int j = 0; j < 32; ++j) {
-            if (amax < std::fabs(x[b + j])) {
-                amax = std::fabs(x[b + j]);
-                max = x[b + j];
-            }
-        }
-        const float d = max / -8.0f, id = d != 0 ? 1.0f / d : 0.0f;
-        const uint16_t h = f32_to_f16(d);
-        out.push_back(static_cast<uint8_t>(h & 0xff));
-        out.push_back(static_cast<uint8_t>(h >> 8));
-        for (int j = 0; j < 16; ++j) {
-            const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(x[b + j] * id + 8.5f)));
-            const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(x[b + 16 + j] * id + 8.5f)));
-            out.push_back(static_cast<uint8_t>(lo | (hi << 4)));
-        }
-    }
-    return out;
 }
 
 std::vector<uint8_t> tensor_bytes_of(const GgufFile& f, const std::string& name) {
@@ -311,6 +262,21 @@ TEST(QuantizeModel, BadRequestsAreRefusedAndTheOldOutputSurvives) {
     EXPECT_EQ(r.tensors.size(), 5u);
 }
 
+// A model's perplexity over the first 6000 characters of a held-out text, in windows of 256.
+double heldout_perplexity(const std::filesystem::path& model_path, const std::filesystem::path& heldout) {
+    llm::LoadOptions lo;
+    lo.threads = 2;
+    const auto model = llm::Model::load(model_path, lo);
+    std::ifstream f(heldout);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<int32_t> tokens = model->tokenizer().encode(text.substr(0, 6000), true, false);
+    ThreadPool pool(2);
+    llm::SessionOptions so;
+    so.n_ctx = 256;
+    llm::Session session(*model, pool, so);
+    return llm::perplexity(session, tokens, 256).perplexity;
+}
+
 TEST(FallbackChain, WidensToF16) {
     const auto names = [](TypeId id) {
         std::string s;
@@ -330,17 +296,7 @@ TEST(FallbackChain, WidensToF16) {
 TEST(QuantizeModel, TheBundledModelRunsAndKeepsItsPerplexity) {
     TempDir dir;
     const auto perplexity_of = [](const std::filesystem::path& path) {
-        llm::LoadOptions lo;
-        lo.threads = 2;
-        const auto model = llm::Model::load(path, lo);
-        std::ifstream f(std::filesystem::path(LOWBIT_TINY_BITNET_DIR) / "heldout.txt");
-        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        std::vector<int32_t> tokens = model->tokenizer().encode(text.substr(0, 6000), true, false);
-        ThreadPool pool(2);
-        llm::SessionOptions so;
-        so.n_ctx = 256;
-        llm::Session session(*model, pool, so);
-        return llm::perplexity(session, tokens, 256).perplexity;
+        return heldout_perplexity(path, std::filesystem::path(LOWBIT_TINY_BITNET_DIR) / "heldout.txt");
     };
     const double original = perplexity_of(kTinyModel);
     struct Case {
@@ -375,17 +331,7 @@ TEST(QuantizeModel, TheFloatLlamaKeepsItsPerplexityAtEachSetting) {
     TempDir dir;
     const std::filesystem::path llama = std::filesystem::path(LOWBIT_TINY_LLAMA_DIR) / "tiny-llama-f16.gguf";
     const auto perplexity_of = [](const std::filesystem::path& path) {
-        llm::LoadOptions lo;
-        lo.threads = 2;
-        const auto model = llm::Model::load(path, lo);
-        std::ifstream f(std::filesystem::path(LOWBIT_TINY_LLAMA_DIR) / "heldout.txt");
-        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        std::vector<int32_t> tokens = model->tokenizer().encode(text.substr(0, 6000), true, false);
-        ThreadPool pool(2);
-        llm::SessionOptions so;
-        so.n_ctx = 256;
-        llm::Session session(*model, pool, so);
-        return llm::perplexity(session, tokens, 256).perplexity;
+        return heldout_perplexity(path, std::filesystem::path(LOWBIT_TINY_LLAMA_DIR) / "heldout.txt");
     };
     const double original = perplexity_of(llama);
     struct Case {

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "io/io_test_util.hpp"
+#include "quantize/quantize_test_util.hpp"
 #include "lowbit/convert.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/fp16.hpp"
@@ -30,14 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kTinyDir = LOWBIT_TINY_BITNET_DIR;
-
-std::vector<float> normal(std::size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-}
 
 std::vector<uint8_t> as_bytes(const std::vector<float>& v, SafeDtype dtype) {
     std::vector<uint8_t> b;
@@ -87,21 +80,6 @@ std::vector<StTensor> sample() {
     return {{"layer.norm", {256}, bf16_exact(normal(256, 1)), SafeDtype::F32},
             {"layer.w", {64, 256}, bf16_exact(normal(64 * 256, 2)), SafeDtype::F16},
             {"layer.v", {32, 256}, bf16_exact(normal(32 * 256, 3)), SafeDtype::BF16}};
-}
-
-// ggml's quantize_row_q8_0_ref: d = max|x| / 127 per 32, q = round(x / d), d stored as f16.
-std::vector<uint8_t> ggml_q8_0(const std::vector<float>& x) {
-    std::vector<uint8_t> out;
-    for (std::size_t b = 0; b < x.size() / 32; ++b) {
-        float amax = 0;
-        for (std::size_t i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
-        const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-        const uint16_t h = f32_to_f16(d);
-        out.push_back(static_cast<uint8_t>(h & 0xff));
-        out.push_back(static_cast<uint8_t>(h >> 8));
-        for (std::size_t i = 0; i < 32; ++i) out.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::roundf(x[b * 32 + i] * id))));
-    }
-    return out;
 }
 
 std::vector<uint8_t> bytes_of(const GgufFile& f, const std::string& name) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "median.hpp"
 #include "kernel_benchmarks.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/isa.hpp"
@@ -164,12 +165,6 @@ struct BenchGenerateOptions {
     bool measure_bandwidth = true;
     bool warmup = true;
 };
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 std::string joined(const std::vector<double>& v, const char* format) {
     std::string all;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "median.hpp"
 #include "lowbit/decode.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/receipt.hpp"
@@ -28,12 +29,6 @@ struct BenchDecodeOptions {
     int repetitions = 3;
     bool json = false;
 };
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 int32_t argmax(std::span<const float> v) {
     return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());

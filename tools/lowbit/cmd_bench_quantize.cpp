@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "median.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/fp16.hpp"
 #include "lowbit/safetensors_writer.hpp"
@@ -182,12 +183,6 @@ ChildRun run_child(const std::vector<std::string>& args, const fs::path& log) {
     r.peak_rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
     if (r.status == 127) fail("bench quantize: cannot run ", args[0]);
     return r;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.empty() ? 0 : v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 std::string tail_of(const fs::path& log) {
