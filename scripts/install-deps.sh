@@ -19,6 +19,8 @@ packages=(
   # bundled models' trainers (tools/train_tiny_*.py) also need python3-torch, python3-regex and
   # fortunes, left out here: nothing in make test or make demo runs them
   python3 python3-matplotlib python3-numpy
+  # the Python package (python/) and its pytest suite
+  pybind11-dev python3-pybind11 python3-pytest python3-dev python3-pip
 )
 
 # The tokenizer tests' oracle is an npm package (scripts/install-test-oracle.sh), run with

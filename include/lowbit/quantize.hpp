@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,21 @@ Report quantize_model(const Options& options, ThreadPool& pool, const ProgressFn
 std::string report_json(const Report& report);
 // Writes report_json() to `path` (complete or not at all, like the model).
 void write_report(const std::filesystem::path& path, const Report& report);
+
+// One tensor in memory (rows x cols values of F32, F16 or BF16 at `data`, row-major), encoded as
+// `type` exactly as quantize_model encodes a tensor (the same bytes, row chunks over the pool)
+// and measured against its values. Of `options` only nan, ternarize and cancel apply; there is
+// no fallback: a shape the type cannot store is an error. `name` names it in errors.
+struct EncodedArray {
+    std::vector<uint8_t> bytes;  // type.tensor_bytes(rows, cols)
+    double cosine = 1;
+    double relative_mse = 0;
+    double max_abs_error = 0;
+    bool ternarized = false;
+    int64_t zeroed = 0;
+};
+EncodedArray quantize_array(const std::string& name, std::span<const uint8_t> data, TypeId source_type, int64_t rows,
+                            int64_t cols, TypeId type, const Options& options, ThreadPool& pool);
 
 // The types tried for a tensor planned as `planned`, in order (planned first, F16 last).
 std::vector<const WeightType*> fallback_chain(const WeightType& planned);

@@ -131,13 +131,13 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     if (o.max_memory && report.planned_peak_bytes > *o.max_memory) {
         const auto mib = [](uint64_t b) { return concat(static_cast<double>(b) / (1 << 20)); };
         if (o.mode == Mode::batch) {
-            fail_as(ErrorCode::bad_argument, src.source(), ": batch mode holds every tensor, about ",
-                    mib(report.planned_peak_bytes), " MiB, more than --max-memory ", mib(*o.max_memory),
-                    " MiB (streaming needs ", mib(planned[largest_index].memory), " MiB)");
+            fail_field("max_memory", src.source(), ": batch mode holds every tensor, about ",
+                       mib(report.planned_peak_bytes), " MiB, more than the limit of ", mib(*o.max_memory),
+                       " MiB (streaming needs ", mib(planned[largest_index].memory), " MiB)");
         }
-        fail_as(ErrorCode::bad_argument, tensors[largest_index].where(), ": quantizing it holds about ",
-                mib(planned[largest_index].memory), " MiB with ", pool.size(), " threads, more than --max-memory ",
-                mib(*o.max_memory), " MiB");
+        fail_field("max_memory", tensors[largest_index].where(), ": quantizing it holds about ",
+                   mib(planned[largest_index].memory), " MiB with ", pool.size(), " threads, more than the limit of ",
+                   mib(*o.max_memory), " MiB");
     }
 
     // Batch mode: every tensor read into memory first, as a tool that loads the model would.

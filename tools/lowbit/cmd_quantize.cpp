@@ -6,35 +6,23 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
-#include <cmath>
+#include <algorithm>
 #include <memory>
 
 #include "commands.hpp"
 #include "lowbit/error.hpp"
 #include "lowbit/quantize.hpp"
+#include "lowbit/quantize_request.hpp"
 #include "lowbit/thread_pool.hpp"
 #include "lowbit/weight_type.hpp"
 
 namespace lowbit::cli {
 namespace {
 
-struct Profile {
-    const char* name;
-    int bits;
-    int group;
-    double min_cosine;
-};
-// ../shared/spec/quantizer.md's profiles
-constexpr Profile kProfiles[] = {{"edge", 2, 256, 0.65}, {"local", 4, 128, 0.85}, {"cloud", 8, 64, 0.95}};
-
-struct Options {
-    std::string input, output, type, profile = "local", nan = "error", report, bits, out_format, mode = "streaming";
-    std::string max_memory, ternarize = "absmean";
-    int group = 0, threads = 0;
-    bool asym = false, sym = false, strict = false, dry_run = false;
-    std::optional<double> min_cosine;
-    std::vector<std::string> keep, tensor_types;
+struct CliOptions : quantize::Request {
+    std::string report;
+    int threads = 0;
+    bool sym = false;
 };
 
 std::string shape_text(const std::vector<int64_t>& ne) {
@@ -47,74 +35,6 @@ std::string bytes_text(double b) {
     if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
     if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
     return fmt::format("{:.1f} kB", b / 1e3);
-}
-
-// "512M", "2G", "1.5GiB", "800000000": bytes (K, M, G, T are powers of 1024, as llama.cpp's tools
-// read sizes).
-uint64_t parse_size(const std::string& text) {
-    std::size_t used = 0;
-    double value = 0;
-    try {
-        value = std::stod(text, &used);
-    } catch (const std::exception&) {
-        fail("--max-memory: '", text, "' is not a size such as 512M or 2G");
-    }
-    std::string unit = text.substr(used);
-    for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
-    else if (unit.size() == 2 && unit.back() == 'B') unit.resize(1);
-    const std::string units = "KMGT";
-    double scale = 1;
-    if (unit.size() == 1 && units.find(unit[0]) != std::string::npos) {
-        scale = std::pow(1024.0, static_cast<double>(units.find(unit[0]) + 1));
-    } else if (!unit.empty() && unit != "B") {
-        fail("--max-memory: '", text, "' is not a size such as 512M or 2G");
-    }
-    if (!(value > 0) || value * scale > 1e18) fail("--max-memory: '", text, "' must be a positive size");
-    return static_cast<uint64_t>(value * scale);
-}
-
-quantize::Options resolve(const Options& o, std::atomic<bool>& cancel) {
-    quantize::Options q;
-    q.input = o.input;
-    q.output = o.output;
-    const std::string out_format = !o.out_format.empty()                 ? o.out_format
-                                   : o.output.ends_with(".safetensors") ? "safetensors"
-                                                                        : "gguf";
-    q.out_format = out_format == "safetensors" ? quantize::OutFormat::safetensors : quantize::OutFormat::gguf;
-    q.mode = o.mode == "batch" ? quantize::Mode::batch : quantize::Mode::streaming;
-    q.ternarize = o.ternarize == "none" ? quantize::Ternarize::none : quantize::Ternarize::absmean;
-    if (!o.max_memory.empty()) q.max_memory = parse_size(o.max_memory);
-    q.keep = o.keep;
-    q.strict = o.strict;
-    q.dry_run = o.dry_run;
-    q.nan = o.nan == "zero" ? quantize::NanPolicy::zero : quantize::NanPolicy::error;
-    q.cancel = &cancel;
-    const Profile* profile = nullptr;
-    for (const Profile& p : kProfiles) {
-        if (o.profile == p.name) profile = &p;
-    }
-    if (!o.type.empty()) {
-        q.type = weight_type(o.type).id;
-        q.min_cosine = o.min_cosine;  // an explicit type falls back only when asked
-    } else {
-        q.auto_bits = o.bits == "auto";
-        const int bits = o.bits.empty() || q.auto_bits ? profile->bits : std::stoi(o.bits);
-        q.type = int_group_type_id(bits, o.asym, o.group ? o.group : profile->group);
-        q.min_cosine = o.min_cosine ? o.min_cosine : profile->min_cosine;
-    }
-    if (q.min_cosine && *q.min_cosine <= 0) q.min_cosine.reset();
-    for (const std::string& rule : o.tensor_types) {
-        const std::size_t eq = rule.rfind('=');
-        if (eq == std::string::npos || eq == 0 || eq + 1 == rule.size()) {
-            fail("--tensor-type: '", rule, "' is not REGEX=TYPE");
-        }
-        const WeightType* t = find_weight_type(rule.substr(eq + 1));
-        if (t == nullptr)
-            fail("--tensor-type: '", rule.substr(eq + 1), "' is not a weight type (see `lowbit formats`)");
-        q.tensor_types.push_back({rule.substr(0, eq), t->id});
-    }
-    return q;
 }
 
 void print_table(const quantize::Report& r) {
@@ -146,7 +66,7 @@ void print_table(const quantize::Report& r) {
 }  // namespace
 
 void add_quantize_command(CLI::App& app) {
-    auto o = std::make_shared<Options>();
+    auto o = std::make_shared<CliOptions>();
     auto* cmd = app.add_subcommand("quantize",
                                    "Quantize a model (GGUF, SafeTensors, Hugging Face folder) to low-bit types, "
                                    "measuring every tensor (cosine, error) and falling back to wider types where "
@@ -215,7 +135,6 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("--report", o->report, "Write the per-tensor report as JSON (lowbit.quantize-report/1)");
     cmd->add_flag("--dry-run", o->dry_run, "Quantize and measure, write no model");
     cmd->callback([o] {
-        if (o->output.empty() && !o->dry_run) fail("an output file is required (or --dry-run)");
         static std::atomic<bool> cancel{false};
         static std::atomic<int> caught{0};
         struct sigaction sa {};
@@ -229,7 +148,7 @@ void add_quantize_command(CLI::App& app) {
         // a file size limit (ulimit -f) then fails the write with EFBIG, reported like a full disk
         signal(SIGXFSZ, SIG_IGN);
 
-        const quantize::Options q = resolve(*o, cancel);
+        const quantize::Options q = quantize::resolve(*o, &cancel);
         ThreadPool pool(o->threads > 0 ? o->threads : default_thread_count());
         const bool tty = isatty(STDERR_FILENO) != 0;
         const auto progress = [tty](const quantize::Progress& p) {

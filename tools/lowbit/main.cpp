@@ -22,6 +22,11 @@ std::string message_with_flag(const lowbit::Error& e) {
         {"threads", "--threads"},           {"frequency_penalty", "--frequency-penalty"},
         {"presence_penalty", "--presence-penalty"}, {"parallel", "--parallel"},
         {"keep", "--keep"},                 {"tensor_types", "--tensor-type"},
+        {"max_memory", "--max-memory"},     {"min_cosine", "--min-cosine"},
+        {"group_size", "--group-size"},     {"out_format", "--out-format"},
+        {"type", "--type"},                 {"bits", "--bits"},
+        {"profile", "--profile"},           {"nan", "--nan"},
+        {"mode", "--mode"},                 {"ternarize", "--ternarize"},
     };
     std::string text = e.what();
     for (const auto& [field, flag] : kFlags) {
