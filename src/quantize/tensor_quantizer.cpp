@@ -145,7 +145,7 @@ EncodedTensor encode_tensor(const SourceTensor& source, const std::vector<const 
         decode_source(*bad / cols, *bad / cols + 1, row.data());
         fail_as(ErrorCode::bad_file, where, ": element [", source.source_row(*bad / cols), ", ", *bad % cols, "] is ",
                 std::isnan(row[static_cast<std::size_t>(*bad % cols)]) ? "NaN" : "infinite",
-                " (quantize with --nan zero to set such values to 0)");
+                " (the nan option \"zero\" sets such values to 0)");
     };
 
     EncodedTensor out;
