@@ -1,0 +1,75 @@
+"""lowbit: low-bit neural-network weights on CPUs, from NumPy.
+
+The real C++ library underneath (no copies of your arrays, the GIL released while it works):
+
+* kernels on arrays: :func:`quantize`, :func:`dequantize`, :func:`gemv`, :func:`matmul`,
+  :func:`cosine_similarity`, :func:`metrics`, :func:`formats`, :func:`isa`, :func:`set_isa`;
+* model files: :func:`quantize_model` (``lowbit quantize``), :func:`inspect` (``lowbit inspect``);
+* inference: :class:`Model` (generate, chat, score, logits).
+
+Errors are :class:`Error` subclasses carrying the C++ message (:class:`FormatError`,
+:class:`ModelFileError`, ...); bad arguments are also ``ValueError`` / ``TypeError``.
+See docs/PYTHON.md.
+"""
+
+from ._lowbit import (
+    __version__,
+    ArgumentError,
+    BusyError,
+    CancelledError,
+    ContextFullError,
+    Error,
+    FileSystemError,
+    FormatError,
+    Model,
+    ModelFileError,
+    OutOfMemoryError,
+    QuantizedTensor,
+    TextStream,
+    UnsupportedError,
+    cosine_similarity,
+    dequantize,
+    formats,
+    gemv,
+    inspect,
+    isa,
+    isas,
+    matmul,
+    metrics,
+    quantize,
+    quantize_model,
+    set_isa,
+    set_threads,
+    threads,
+)
+
+__all__ = [
+    "__version__",
+    "ArgumentError",
+    "BusyError",
+    "CancelledError",
+    "ContextFullError",
+    "Error",
+    "FileSystemError",
+    "FormatError",
+    "Model",
+    "ModelFileError",
+    "OutOfMemoryError",
+    "QuantizedTensor",
+    "TextStream",
+    "UnsupportedError",
+    "cosine_similarity",
+    "dequantize",
+    "formats",
+    "gemv",
+    "inspect",
+    "isa",
+    "isas",
+    "matmul",
+    "metrics",
+    "quantize",
+    "quantize_model",
+    "set_isa",
+    "set_threads",
+    "threads",
+]

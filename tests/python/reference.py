@@ -1,0 +1,126 @@
+# NumPy implementations of lowbit's INTn and ggml's Q8_0 / Q4_0 encodings, written from the
+# specs (docs/FORMATS.md; ggml-quants.c's quantize_row_q8_0_ref / quantize_row_q4_0_ref), used
+# as the independent reference of the Python API and by bench/python_vs_numpy.py.
+import numpy as np
+
+
+def rne(x):
+    return np.rint(x)  # NumPy rounds half to even
+
+
+def int_group(w, bits, group, asymmetric):
+    """INTn bytes of a 2-D float32 array: codes per row (LSB-first), f16 scales, u8 zeros."""
+    w = np.asarray(w, dtype=np.float32)
+    rows, cols = w.shape
+    groups = -(-cols // group)
+    padded = np.zeros((rows, groups * group), np.float32)
+    padded[:, :cols] = w
+    g = padded.reshape(rows, groups, group)
+    valid = (np.arange(groups * group) < cols).reshape(groups, group)
+    big = np.float32(np.inf)
+    gmin = np.where(valid, g, big).min(axis=2)
+    gmax = np.where(valid, g, -big).max(axis=2)
+    qmax = (1 << (bits - 1)) - 1
+    levels = (1 << bits) - 1
+    if asymmetric:
+        lo = np.minimum(gmin, np.float32(0))
+        hi = np.maximum(gmax, np.float32(0))
+        d = ((hi - lo) / np.float32(levels)).astype(np.float16)
+    else:
+        d = (np.maximum(np.abs(gmin), np.abs(gmax)) / np.float32(qmax)).astype(np.float16)
+    constant = gmin == gmax
+    d = np.where(constant, np.abs(gmin).astype(np.float16), d)
+    df = d.astype(np.float32)
+    safe = np.where(df == 0, np.float32(1), df)
+    t = g / safe[:, :, None]
+    if asymmetric:
+        z = rne(np.clip(-lo / safe, 0, levels)).astype(np.int32)
+        q = np.clip(rne(np.clip(t, -2.0 * levels, 2.0 * levels)).astype(np.int32) + z[:, :, None], 0, levels)
+        unit = np.where(gmin > 0, 1, 0)
+        zc = np.where(gmin < 0, 1, 0)
+        q = np.where(constant[:, :, None], unit[:, :, None], q)
+        z = np.where(constant, zc, z)
+        q = np.where((df == 0)[:, :, None] & ~constant[:, :, None], 0, q)
+        z = np.where((df == 0) & ~constant, 0, z)
+        constant_zero = constant & ((gmin == 0) | (df == 0))
+        q = np.where(constant_zero[:, :, None], 0, q)
+    else:
+        q = rne(np.clip(t, -qmax - 1, qmax)).astype(np.int32)
+        unit = np.where(gmin > 0, 1, -1)
+        q = np.where(constant[:, :, None], unit[:, :, None], q)
+        q = np.where(((df == 0) | (constant & (gmin == 0)))[:, :, None], 0, q)
+        z = None
+    fields = (q.reshape(rows, -1)[:, :cols] & levels).astype(np.uint32)
+    codes = pack_fields(fields, bits)
+    parts = [codes.reshape(-1), d.view(np.uint8).reshape(-1)]
+    if asymmetric:
+        parts.append(z.astype(np.uint8).reshape(-1))
+    return np.concatenate(parts)
+
+
+def pack_fields(fields, bits):
+    """b-bit fields LSB-first, each row starting on a byte."""
+    rows, cols = fields.shape
+    per_byte = 8 // bits
+    padded_cols = -(-cols // per_byte) * per_byte
+    f = np.zeros((rows, padded_cols), np.uint32)
+    f[:, :cols] = fields
+    f = f.reshape(rows, -1, per_byte)
+    shifts = (np.arange(per_byte, dtype=np.uint32) * bits)[None, None, :]
+    return (f << shifts).sum(axis=2).astype(np.uint8)
+
+
+def int_group_dequantize(data, rows, cols, bits, group, asymmetric):
+    groups = -(-cols // group)
+    row_bytes = -(-cols * bits // 8)
+    codes = data[: rows * row_bytes].reshape(rows, row_bytes)
+    d = data[rows * row_bytes: rows * row_bytes + rows * groups * 2].view(np.float16).reshape(rows, groups)
+    per_byte = 8 // bits
+    fields = ((codes[:, :, None] >> (np.arange(per_byte) * bits)[None, None, :]) & ((1 << bits) - 1))
+    fields = fields.reshape(rows, -1)[:, :cols].astype(np.int32)
+    gi = np.arange(cols) // group
+    if asymmetric:
+        z = data[rows * row_bytes + rows * groups * 2:].reshape(rows, groups).astype(np.int32)
+        return ((fields - z[:, gi]) * d.astype(np.float32)[:, gi]).astype(np.float32)
+    signed = np.where(fields >= (1 << (bits - 1)), fields - (1 << bits), fields)
+    return (signed * d.astype(np.float32)[:, gi]).astype(np.float32)
+
+
+def q8_0(w):
+    """ggml block_q8_0: f16 d = amax / 127, then 32 int8 roundf(x / d)."""
+    w = np.asarray(w, dtype=np.float32)
+    rows, cols = w.shape
+    b = w.reshape(rows, cols // 32, 32)
+    amax = np.abs(b).max(axis=2)
+    d = amax / np.float32(127)
+    inv = np.where(d != 0, np.float32(1) / np.where(d == 0, np.float32(1), d), np.float32(0))
+    v = b * inv[:, :, None]
+    q = (np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))).astype(np.int8)  # roundf: half away from zero
+    out = np.empty((rows, cols // 32, 34), np.uint8)
+    out[:, :, :2] = d.astype(np.float16).view(np.uint8).reshape(rows, cols // 32, 2)
+    out[:, :, 2:] = q.view(np.uint8)
+    return out.reshape(-1)
+
+
+def q4_0(w):
+    """ggml block_q4_0: d = (the value of largest magnitude) / -8, q = min(15, (int8)(x / d + 8.5))."""
+    w = np.asarray(w, dtype=np.float32)
+    rows, cols = w.shape
+    b = w.reshape(rows, cols // 32, 32)
+    idx = np.abs(b).argmax(axis=2)
+    mx = np.take_along_axis(b, idx[:, :, None], axis=2)[:, :, 0]
+    d = mx / np.float32(-8)
+    inv = np.where(d != 0, np.float32(1) / np.where(d == 0, np.float32(1), d), np.float32(0))
+    q = np.minimum(15, np.trunc(b * inv[:, :, None] + np.float32(8.5)).astype(np.int32)).astype(np.uint8)
+    out = np.empty((rows, cols // 32, 18), np.uint8)
+    out[:, :, :2] = d.astype(np.float16).view(np.uint8).reshape(rows, cols // 32, 2)
+    out[:, :, 2:] = q[:, :, :16] | (q[:, :, 16:] << 4)
+    return out.reshape(-1)
+
+
+def activation_int8(x):
+    """bitnet.cpp's per-row int8 activations: scale = 127 / max(1e-5, max|x|), q = rne(x * scale)."""
+    amax = max(1e-5, float(np.abs(x.astype(np.float64)).max()))
+    scale = np.float32(127.0 / amax)
+    q = np.clip(rne(x * scale), -128, 127).astype(np.int8)
+    return q, scale
