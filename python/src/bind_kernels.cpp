@@ -156,17 +156,23 @@ void check_cols(const QuantizedTensor& qt, int64_t cols, const char* arg, const 
     }
 }
 
+// The product `mode` asks for exists for the type (has_int8 / has_f32), or an UnsupportedError
+// that points to the other.
+void require_product(const QuantizedTensor& qt, Activations mode, bool has_int8, bool has_f32) {
+    if (mode == Activations::int8 && !has_int8) {
+        fail_as(ErrorCode::unsupported, qt.type->name, " has no int8-activation product; use activations='f32'");
+    }
+    if (mode == Activations::f32 && !has_f32) {
+        fail_as(ErrorCode::unsupported, qt.type->name, " has no f32-activation product; use activations='int8'");
+    }
+}
+
 py::array gemv(const QuantizedTensor& qt, const py::object& x_obj, const std::string& activations, bool copy) {
     const ArrayInput x = float32_argument(x_obj, "x", copy, 1, 1);
     check_cols(qt, x.cols, "x", x);
     const Activations mode = activations_argument(activations);
     const TypeKernelSet& kernels = default_kernel_set()[*qt.type];
-    if (mode == Activations::int8 && kernels.ops.gemv_i8 == nullptr) {
-        fail_as(ErrorCode::unsupported, qt.type->name, " has no int8-activation product; use activations='f32'");
-    }
-    if (mode == Activations::f32 && kernels.ops.gemv_f32 == nullptr) {
-        fail_as(ErrorCode::unsupported, qt.type->name, " has no f32-activation product; use activations='int8'");
-    }
+    require_product(qt, mode, kernels.ops.gemv_i8 != nullptr, kernels.ops.gemv_f32 != nullptr);
     std::vector<float> y(static_cast<std::size_t>(qt.rows));
     const bool small = qt.rows * qt.cols <= kInlineElements;
     {
@@ -193,12 +199,7 @@ py::array matmul(const QuantizedTensor& qt, const py::object& x_obj, const std::
     check_cols(qt, x.cols, "X", x);
     const Activations mode = activations_argument(activations);
     const TypeKernelSet& kernels = default_kernel_set()[*qt.type];
-    if (mode == Activations::int8 && kernels.ops.gemm_i8 == nullptr) {
-        fail_as(ErrorCode::unsupported, qt.type->name, " has no int8-activation product; use activations='f32'");
-    }
-    if (mode == Activations::f32 && kernels.ops.gemm_f32 == nullptr) {
-        fail_as(ErrorCode::unsupported, qt.type->name, " has no f32-activation product; use activations='int8'");
-    }
+    require_product(qt, mode, kernels.ops.gemm_i8 != nullptr, kernels.ops.gemm_f32 != nullptr);
     const int64_t tokens = x.rows;
     std::vector<float> y(static_cast<std::size_t>(tokens * qt.rows));
     {

@@ -341,6 +341,33 @@ constexpr const char* kGenerateDoc =
     "Returns the text; details=True: a dict with text, tokens, stop_reason and timings; stream=True: an "
     "iterator of text pieces (never a broken UTF-8 character), which stops generating when dropped.";
 
+// generate() and chat(): the same sampling arguments after a different first one, which
+// `to_prompt` turns into token ids.
+template <typename ToPrompt>
+void def_generation(py::class_<PyModel>& cls, const char* name, const char* first, int default_max_tokens,
+                    ToPrompt to_prompt, const char* doc) {
+    cls.def(name,
+            [to_prompt](PyModel& self, const py::object& input, int max_tokens, double temperature, int top_k,
+                        double top_p, double min_p, double repeat_penalty, int repeat_last_n, double frequency_penalty,
+                        double presence_penalty, const py::object& seed, const py::object& stop, bool ignore_eos,
+                        bool stream, bool details) {
+                const llm::GenerateOptions o =
+                    generate_options(max_tokens, static_cast<float>(temperature), top_k, static_cast<float>(top_p),
+                                     static_cast<float>(min_p), static_cast<float>(repeat_penalty), repeat_last_n,
+                                     static_cast<float>(frequency_penalty), static_cast<float>(presence_penalty), seed,
+                                     stop, ignore_eos);
+                return self.run(to_prompt(self, input), o, stream, details);
+            },
+            py::arg(first), "max_tokens"_a = default_max_tokens, "temperature"_a = 0.8, "top_k"_a = 40,
+            "top_p"_a = 0.95, "min_p"_a = 0.05, "repeat_penalty"_a = 1.0, "repeat_last_n"_a = 64,
+            "frequency_penalty"_a = 0.0, "presence_penalty"_a = 0.0, "seed"_a = py::none(), "stop"_a = py::none(),
+            "ignore_eos"_a = false, "stream"_a = false, "details"_a = false, doc);
+}
+
+constexpr const char* kChatDoc =
+    "The assistant's answer to `messages` ([{'role': ..., 'content': ...}, ...]) in the model's chat "
+    "format (Llama-3; another template gets a UserWarning). Arguments as generate().";
+
 }  // namespace
 
 void bind_model(py::module_& m) {
@@ -354,9 +381,10 @@ void bind_model(py::module_& m) {
         .def("__enter__", [](py::object self) { return self; })
         .def("__exit__", [](TextStream& s, const py::args&) { s.close(); });
 
-    py::class_<PyModel>(m, "Model",
-                        "A GGUF model (BitNet b1.58 or llama-family) for generation, chat, perplexity and logits.")
-        .def(py::init<const py::object&, const py::object&, const py::object&, const py::object&>(), "path"_a,
+    py::class_<PyModel> model(m, "Model",
+                              "A GGUF model (BitNet b1.58 or llama-family) for generation, chat, perplexity and "
+                              "logits.");
+    model.def(py::init<const py::object&, const py::object&, const py::object&, const py::object&>(), "path"_a,
              "threads"_a = py::none(), "ctx"_a = py::none(), "head_type"_a = py::none(),
              "Loads (memory-maps) the file. threads: None for every CPU; ctx: context size in tokens (None or 0: the "
              "model's training context, else 4096); head_type: re-quantize an F16/BF16 output head to q8_0, q6_k "
@@ -372,34 +400,6 @@ void bind_model(py::module_& m) {
             const std::string bytes = self.tokenizer().decode(ids, skip_special);
             return utf8(repair_utf8(bytes));
         }, "ids"_a, "skip_special"_a = false, "The text of token ids (invalid UTF-8 as U+FFFD).")
-        .def("generate",
-             [](PyModel& self, const py::object& prompt, int max_tokens, float temperature, int top_k, float top_p,
-                float min_p, float repeat_penalty, int repeat_last_n, float frequency_penalty, float presence_penalty,
-                const py::object& seed, const py::object& stop, bool ignore_eos, bool stream, bool details) {
-                 llm::GenerateOptions o = generate_options(max_tokens, temperature, top_k, top_p, min_p,
-                                                           repeat_penalty, repeat_last_n, frequency_penalty,
-                                                           presence_penalty, seed, stop, ignore_eos);
-                 return self.run(self.prompt_tokens(prompt, "prompt"), o, stream, details);
-             },
-             "prompt"_a, "max_tokens"_a = 128, "temperature"_a = 0.8f, "top_k"_a = 40, "top_p"_a = 0.95f,
-             "min_p"_a = 0.05f, "repeat_penalty"_a = 1.0f, "repeat_last_n"_a = 64, "frequency_penalty"_a = 0.0f,
-             "presence_penalty"_a = 0.0f, "seed"_a = py::none(), "stop"_a = py::none(), "ignore_eos"_a = false,
-             "stream"_a = false, "details"_a = false, kGenerateDoc)
-        .def("chat",
-             [](PyModel& self, const py::object& messages, int max_tokens, float temperature, int top_k, float top_p,
-                float min_p, float repeat_penalty, int repeat_last_n, float frequency_penalty, float presence_penalty,
-                const py::object& seed, const py::object& stop, bool ignore_eos, bool stream, bool details) {
-                 llm::GenerateOptions o = generate_options(max_tokens, temperature, top_k, top_p, min_p,
-                                                           repeat_penalty, repeat_last_n, frequency_penalty,
-                                                           presence_penalty, seed, stop, ignore_eos);
-                 return self.run(self.chat_tokens(messages), o, stream, details);
-             },
-             "messages"_a, "max_tokens"_a = 512, "temperature"_a = 0.8f, "top_k"_a = 40, "top_p"_a = 0.95f,
-             "min_p"_a = 0.05f, "repeat_penalty"_a = 1.0f, "repeat_last_n"_a = 64, "frequency_penalty"_a = 0.0f,
-             "presence_penalty"_a = 0.0f, "seed"_a = py::none(), "stop"_a = py::none(), "ignore_eos"_a = false,
-             "stream"_a = false, "details"_a = false,
-             "The assistant's answer to `messages` ([{'role': ..., 'content': ...}, ...]) in the model's chat "
-             "format (Llama-3; another template gets a UserWarning). Arguments as generate().")
         .def("score", &PyModel::score, "text"_a, "window"_a = py::none(),
              "Perplexity of `text` as `lowbit score` computes it: windows of `window` tokens (None: 512, or the "
              "training context when shorter), each from an empty context. A dict: perplexity, mean_nll, "
@@ -415,6 +415,11 @@ void bind_model(py::module_& m) {
              "Releases the model (streams still open keep it until they end). Later calls raise ValueError.")
         .def("__enter__", [](py::object self) { return self; })
         .def("__exit__", [](PyModel& self, const py::args&) { self.close(); });
+    def_generation(model, "generate", "prompt", 128,
+                   [](PyModel& self, const py::object& prompt) { return self.prompt_tokens(prompt, "prompt"); },
+                   kGenerateDoc);
+    def_generation(model, "chat", "messages", 512,
+                   [](PyModel& self, const py::object& messages) { return self.chat_tokens(messages); }, kChatDoc);
 }
 
 }  // namespace lowbit::python

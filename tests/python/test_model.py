@@ -158,6 +158,8 @@ def test_two_threads_generate_and_quantize_at_once(tmp_path):
         sequential = timed(generate) + timed(quantize)
         together = timed(generate, quantize)
         best = together / sequential
-        if best < 0.8:
+        if best < 0.9:
             break
-    assert best < 0.8, f"together / in sequence = {best:.2f}"
+    # with the GIL held the two would take turns (>= 1.0); with another build running on both
+    # cores it measured 0.82
+    assert best < 0.9, f"together / in sequence = {best:.2f}"
