@@ -130,18 +130,20 @@ def test_close_and_context_manager():
     assert m.closed
 
 
-def test_two_threads_generate_and_quantize_at_once(tmp_path):
-    """Generation and quantization in two Python threads finish sooner together than one after the
-    other: neither holds the GIL while it works."""
+def test_two_threads_generate_and_quantize_at_once():
+    """Generation and quantization in two Python threads, one lowbit thread each, finish sooner
+    together than one after the other: neither holds the GIL while it works. (In-memory
+    quantization: quantize_model's fsync makes its time too uneven for this comparison.)"""
     model = lowbit.Model(TINY_LLAMA, threads=1)
+    w = np.random.default_rng(0).standard_normal((4096, 3072)).astype(np.float32)
 
     def generate():
-        for _ in range(3):
+        for _ in range(2):
             model.generate(PROMPT, max_tokens=200, ignore_eos=True, seed=1)
 
     def quantize():
-        for i in range(3):
-            lowbit.quantize_model(TINY_LLAMA, tmp_path / f"q{i}.gguf", type="Q4_0", threads=1)
+        for _ in range(6):
+            lowbit.quantize(w, "int4")
 
     def timed(*jobs):
         start = time.perf_counter()
@@ -152,14 +154,17 @@ def test_two_threads_generate_and_quantize_at_once(tmp_path):
             t.join()
         return time.perf_counter() - start
 
-    timed(generate)  # warm the page cache and the session
-    best = None
-    for _ in range(3):  # the machine's other load can slow one attempt
-        sequential = timed(generate) + timed(quantize)
-        together = timed(generate, quantize)
-        best = together / sequential
-        if best < 0.9:
-            break
-    # with the GIL held the two would take turns (>= 1.0); with another build running on both
-    # cores it measured 0.82
-    assert best < 0.9, f"together / in sequence = {best:.2f}"
+    shared_threads = lowbit.threads()
+    lowbit.set_threads(1)
+    try:
+        timed(generate, quantize)  # warm-up
+        ratios = []
+        for _ in range(5):  # this machine's steal time can slow any one attempt
+            sequential = timed(generate) + timed(quantize)
+            ratios.append(timed(generate, quantize) / sequential)
+            if ratios[-1] < 0.9:
+                break
+    finally:
+        lowbit.set_threads(shared_threads)
+    # with the GIL held the two would take turns (>= 1.0); idle, single attempts measured 0.45-0.87
+    assert min(ratios) < 0.9, f"together / in sequence: {ratios}"
