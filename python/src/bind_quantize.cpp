@@ -82,7 +82,6 @@ py::dict quantize_model(const py::object& src, const py::object& dst, const py::
     const quantize::Options options = quantize::resolve(request, &stop);
     ThreadPool pool(thread_count);
     quantize::ProgressFn on_progress = [&](const quantize::Progress& p) {
-        if (ctrl_c->load()) stop.store(true);
         if (progress.is_none() || callback_error) return;
         py::gil_scoped_acquire locked;
         const double fraction =
@@ -96,7 +95,8 @@ py::dict quantize_model(const py::object& src, const py::object& dst, const py::
             stop.store(true);
         }
     };
-    // Ctrl-C also has to reach a run between progress calls: a watcher polls the flag.
+    // Ctrl-C reaches the run through `stop`: a watcher polls the signal flag (progress comes
+    // only once per tensor).
     std::atomic<bool> finished{false};
     quantize::Report report;
     {
