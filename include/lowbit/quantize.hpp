@@ -54,6 +54,20 @@ struct TypeRule {
     TypeId type{};
 };
 
+// Calibration-based quantization (docs/QUANTIZE.md, "Calibration"): statistics of each layer's
+// input from `lowbit.calibrate.collect`, used for activation parameters per timestep group and
+// for the weights' per-channel scaling.
+enum class TimeSplit { uniform, dp };
+enum class ChannelScaling { none, smooth, smooth_auto, awq };
+struct CalibrationOptions {
+    std::filesystem::path stats;
+    int act_bits = 8;  // activation scale and zero point per layer and timestep group; 0: none
+    int64_t time_groups = 1;
+    TimeSplit time_split = TimeSplit::uniform;
+    ChannelScaling scaling = ChannelScaling::none;
+    double smooth_alpha = 0.5;  // ChannelScaling::smooth
+};
+
 struct Options {
     std::filesystem::path input;  // GGUF, .safetensors, model.safetensors.index.json, or a folder
     std::filesystem::path output;
@@ -74,6 +88,21 @@ struct Options {
     Ternarize ternarize = Ternarize::absmean;
     std::optional<uint64_t> max_memory;  // bytes the plan may use for its largest work item
     const std::atomic<bool>* cancel = nullptr;  // set from anywhere: stop at the next row chunk
+    std::optional<CalibrationOptions> calibration;
+};
+
+// What calibration chose for one layer, with the output error it measured on the sampled input
+// rows: ||Q(W diag(s)) (x / s) - W x||^2 / ||W x||^2, the activations fake-quantized with their
+// group's parameters when act_bits > 0 (AWQ: weights only, its objective).
+struct CalibrationReport {
+    std::string layer;
+    std::string method;     // "plain", "smooth" or "awq"
+    double alpha = 0;       // the exponent chosen (smooth, awq)
+    double output_error_plain = 0;  // with s = 1
+    double output_error = 0;        // with the choice
+    double act_error_one_range = 0;  // the activations alone, one range for every timestep
+    double act_error = 0;            // with the time groups
+    int64_t samples = 0;
 };
 
 struct TensorReport {
@@ -95,6 +124,7 @@ struct TensorReport {
     int64_t zeroed = 0;    // non-finite values set to 0 (NanPolicy::zero)
     uint64_t input_bytes = 0;
     uint64_t output_bytes = 0;
+    std::optional<CalibrationReport> calibration;
 };
 
 struct Report {
@@ -113,6 +143,9 @@ struct Report {
     std::string mode;        // "streaming" or "batch"
     std::string out_format;  // "gguf" or "safetensors"
     std::string architecture;  // of a mapped Hugging Face model, else ""
+    std::vector<int32_t> timestep_groups;  // with calibration: the group of each timestep
+    double time_group_spread = 0;          // the split's summed spread (time_groups.hpp)
+    double one_group_spread = 0;           // the same with one group
 };
 
 struct Progress {
@@ -147,6 +180,25 @@ struct EncodedArray {
 };
 EncodedArray quantize_array(const std::string& name, std::span<const uint8_t> data, TypeId source_type, int64_t rows,
                             int64_t cols, TypeId type, const Options& options, ThreadPool& pool);
+
+// Every tensor of a model file as floats, for a runtime outside lowbit's engine (the Python
+// package's lowbit.torch): a GGUF (any type lowbit decodes) or a SafeTensors file (F32/F16/BF16
+// tensors; a lowbit output's quantized tensors reassembled from their parts by its
+// quantization_config and decoded). `shape` is PyTorch's order (outermost first): a quantized
+// tensor of rank > 2 has its source's shape in a SafeTensors output, its matrix [rows, cols] in a
+// GGUF. `metadata`: the file's string metadata. Tensors lowbit does not decode are an error
+// naming them.
+struct FloatTensor {
+    std::string name;
+    std::string type;  // as stored ("F32", "INT4_SYM_G128", ...)
+    std::vector<int64_t> shape;
+    std::vector<float> values;
+};
+struct FloatTensors {
+    std::vector<FloatTensor> tensors;  // in file order
+    std::vector<std::pair<std::string, std::string>> metadata;
+};
+FloatTensors read_float_tensors(const std::filesystem::path& path);
 
 // The types tried for a tensor planned as `planned`, in order (planned first, F16 last).
 std::vector<const WeightType*> fallback_chain(const WeightType& planned);

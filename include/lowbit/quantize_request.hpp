@@ -33,6 +33,13 @@ struct Request {
     std::string max_memory;  // "512M", "2G", "1.5GiB", "800000000"; "": no limit
     std::string mode = "streaming";    // streaming, batch
     std::string ternarize = "absmean";  // absmean, none
+    // calibration (docs/QUANTIZE.md): the rest apply only with `calib`
+    std::string calib;                   // statistics from lowbit.calibrate.collect
+    std::optional<int> act_bits;         // 0: no activation parameters; unset: 8
+    std::optional<int> time_groups;      // unset: 1
+    std::string time_split;              // uniform, dp; "": uniform
+    std::string smooth_alpha;            // a number in [0, 1], or "auto"; "": no equalization
+    bool awq = false;                    // AWQ-style scaling search
 };
 
 // Throws lowbit::Error (bad_argument) naming the field (e.g. "max_memory") for a value it does

@@ -64,6 +64,12 @@ py::dict quantize_model(const py::object& src, const py::object& dst, const py::
         else if (key == "max_memory") request.max_memory = v.is_none() ? "" : std::string(py::str(v));
         else if (key == "mode") request.mode = v.cast<std::string>();
         else if (key == "ternarize") request.ternarize = v.cast<std::string>();
+        else if (key == "calib") request.calib = v.is_none() ? "" : fspath(v);
+        else if (key == "act_bits") request.act_bits = v.is_none() ? std::nullopt : std::optional<int>(v.cast<int>());
+        else if (key == "time_groups") request.time_groups = v.is_none() ? std::nullopt : std::optional<int>(v.cast<int>());
+        else if (key == "time_split") request.time_split = v.is_none() ? "" : v.cast<std::string>();
+        else if (key == "smooth_alpha") request.smooth_alpha = v.is_none() ? "" : std::string(py::str(v));
+        else if (key == "awq") request.awq = v.cast<bool>();
         else if (key == "threads") threads = v;
         else if (key == "report") report_path = v.is_none() ? "" : fspath(v);
         else if (key == "progress") progress = v;

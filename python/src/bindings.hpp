@@ -14,6 +14,7 @@ namespace lowbit::python {
 void bind_kernels(pybind11::module_& m);   // formats, isa, quantize, dequantize, gemv, matmul, metrics
 void bind_quantize(pybind11::module_& m);  // quantize_model, inspect
 void bind_model(pybind11::module_& m);     // Model
+void bind_files(pybind11::module_& m);     // read_tensors, write_safetensors
 
 // The pool the array functions run on (lowbit.set_threads): held by each call, so that
 // replacing it never pulls it from under a running call.

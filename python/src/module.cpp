@@ -17,4 +17,5 @@ PYBIND11_MODULE(_lowbit, m) {
     lowbit::python::bind_kernels(m);
     lowbit::python::bind_quantize(m);
     lowbit::python::bind_model(m);
+    lowbit::python::bind_files(m);
 }

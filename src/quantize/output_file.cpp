@@ -56,7 +56,10 @@ public:
             fail_as(ErrorCode::unsupported, t.where(), ": dtype ", t.type_name,
                     " has no GGUF type lowbit writes (F32, F16 and BF16 do)");
         }
-        w_.add_tensor(t.name, type != nullptr ? static_cast<uint32_t>(type->id) : t.gguf_type_id, t.ne);
+        // a quantized tensor of rank > 2 is stored as the matrix it was quantized as
+        const bool as_matrix = type != nullptr && t.ne.size() > 2;
+        w_.add_tensor(t.name, type != nullptr ? static_cast<uint32_t>(type->id) : t.gguf_type_id,
+                      as_matrix ? std::vector<int64_t>{t.cols, t.rows} : t.ne);
     }
     void begin_tensor(const SourceTensor& t) override { w_.begin_tensor(t.name); }
     void write(std::span<const uint8_t> bytes) override { w_.write(bytes); }
@@ -69,6 +72,9 @@ public:
         w_.write_at(file_offset, bytes);
     }
     void finish() override { w_.finish(); }
+    void set_metadata(const std::string& key, const std::string& value) override {
+        w_.metadata().set(key, MetaValue(value));
+    }
 
 private:
     GgufWriter w_;
@@ -126,6 +132,7 @@ public:
                  {"bits_per_weight", stored->bits_per_weight},
                  {"shape", {t.rows, t.cols}},
                  {"layout", std::string(stored->layout)}};
+            if (t.ne.size() > 2) d["tensor_shape"] = torch_shape(t.ne);  // a convolution's, as the source had it
             if (type == nullptr) d["stored"] = "as is";
             std::array<std::size_t, kMaxRowSections> per_row{};
             const std::size_t sections = stored->row_sections ? stored->row_sections(t.cols, per_row.data()) : 0;
@@ -203,6 +210,7 @@ public:
         if (!header_done_) w_.set_metadata("quantization_config", config_.dump());
         w_.finish();
     }
+    void set_metadata(const std::string& key, const std::string& value) override { w_.set_metadata(key, value); }
 
 private:
     struct Part;

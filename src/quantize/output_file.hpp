@@ -33,6 +33,8 @@ public:
     virtual uint64_t reserve_tensor(const SourceTensor& t) = 0;
     virtual void write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const = 0;
     virtual void finish() = 0;
+    // A string in the output's metadata (GGUF key-value, SafeTensors __metadata__); before declare().
+    virtual void set_metadata(const std::string& key, const std::string& value) = 0;
 };
 
 // `file_type_of`: the type most tensors get (general.file_type of a GGUF; unused otherwise).

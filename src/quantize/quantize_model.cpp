@@ -9,6 +9,7 @@
 #include "lowbit/error.hpp"
 #include "lowbit/quantize.hpp"
 #include "lowbit/thread_pool.hpp"
+#include "calibration_plan.hpp"
 #include "output_file.hpp"
 #include "plan.hpp"
 #include "spool.hpp"
@@ -57,6 +58,8 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     std::vector<SourceTensor> tensors = src.tensors();
 
     Report report;
+    std::optional<CalibrationPlan> calibration;  // adds its tensors after the model's
+    if (o.calibration) calibration.emplace(*o.calibration, tensors, report);
     report.input = o.input.string();
     report.output = o.dry_run ? std::string() : o.output.string();
     report.input_bytes = src.file_size();
@@ -100,6 +103,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     };
     for (const SourceTensor& t : tensors) {
         Planned x{policy.plan(t.name, t.ne), {}, {}, 0};
+        if (calibration && calibration->is_added(planned.size())) x.plan = TensorPlan{true, {}};
         const bool is_float = t.weight.type != nullptr &&
                               (t.weight.type->id == TypeId::F32 || t.weight.type->id == TypeId::F16 ||
                                t.weight.type->id == TypeId::BF16);
@@ -115,6 +119,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
             }
             x.candidates = candidates_of(t, x.plan.candidates, x.shape_fallback);
             x.memory = work_item_bytes(t, x.candidates, pool.size(), o, known_types && !o.dry_run);
+            if (calibration && calibration->layer_of(planned.size()) != nullptr) x.memory += CalibrationPlan::work_bytes(t);
         } else {
             x.memory = t.data.size();
         }
@@ -154,6 +159,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     std::unique_ptr<OutputFile> out;
     const auto open_out = [&](const std::vector<const WeightType*>& types) {
         out = open_output(o.out_format, o.output, src, o.type);
+        if (calibration) out->set_metadata("lowbit.calibration", calibration->metadata_json());
         for (std::size_t i = 0; i < tensors.size(); ++i) out->declare(tensors[i], types[i]);
     };
     const auto write_stored = [&](const SourceTensor& t) {
@@ -207,17 +213,21 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
                 candidates = candidates_of(t, fallback_chain(chosen), shape_fallback);
                 r.planned_type = chosen.name;
             }
+            // calibrated: the weight with its columns scaled (or as it is), the layer's choice in r
+            const LayerStats* layer = calibration ? calibration->layer_of(i) : nullptr;
+            const SourceTensor& input =
+                layer != nullptr ? calibration->prepare(t, *layer, *candidates.front(), o, pool, r) : t;
             EncodedTensor e;
             if (out) {
                 // its type is final: chunks go straight to their place in the output
-                const uint64_t base = out->reserve_tensor(t);
+                const uint64_t base = out->reserve_tensor(input);
                 const ChunkSink sink = [&](uint64_t offset, std::span<const uint8_t> bytes) {
                     out->write_at(base + offset, bytes);
                 };
-                e = encode_tensor(t, candidates, o, pool, &sink);
+                e = encode_tensor(input, candidates, o, pool, &sink);
                 out->end_tensor();
             } else {
-                e = encode_tensor(t, candidates, o, pool);
+                e = encode_tensor(input, candidates, o, pool);
             }
             r.type = e.type->name;
             r.cosine = e.cosine;

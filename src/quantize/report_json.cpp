@@ -36,9 +36,19 @@ std::string report_json(const Report& r) {
         if (t.entropy >= 0) j["entropy"] = number(t.entropy);
         if (t.ternarized) j["ternarized"] = true;
         j["memory_bytes"] = t.memory_bytes;
+        if (const auto& c = t.calibration) {
+            j["calibration"] = {{"layer", c->layer},
+                                {"method", c->method},
+                                {"alpha", number(c->alpha)},
+                                {"samples", c->samples},
+                                {"output_error_plain", number(c->output_error_plain)},
+                                {"output_error", number(c->output_error)},
+                                {"act_error_one_range", number(c->act_error_one_range)},
+                                {"act_error", number(c->act_error)}};
+        }
         tensors.push_back(std::move(j));
     }
-    const nlohmann::json out = {
+    nlohmann::json out = {
         {"schema", "lowbit.quantize-report/1"},
         {"input", r.input},
         {"output", r.dry_run ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
@@ -57,6 +67,11 @@ std::string report_json(const Report& r) {
           {"peak_rss_bytes", r.peak_rss_bytes},
           {"planned_peak_bytes", r.planned_peak_bytes}}},
         {"tensors", std::move(tensors)}};
+    if (!r.timestep_groups.empty()) {
+        out["calibration"] = {{"timestep_groups", r.timestep_groups},
+                              {"time_group_spread", number(r.time_group_spread)},
+                              {"one_group_spread", number(r.one_group_spread)}};
+    }
     return out.dump(2) + "\n";
 }
 

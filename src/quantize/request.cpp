@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <initializer_list>
 
 #include "lowbit/error.hpp"
@@ -54,6 +55,30 @@ uint64_t parse_size(std::string_view text, const std::string& field) {
     return static_cast<uint64_t>(value * scale);
 }
 
+CalibrationOptions resolve_calibration(const Request& r) {
+    CalibrationOptions c;
+    c.stats = r.calib;
+    c.act_bits = r.act_bits.value_or(8);
+    if (c.act_bits != 0 && (c.act_bits < 2 || c.act_bits > 8)) fail_field("act_bits", c.act_bits, " is not in 2..8 (or 0: none)");
+    c.time_groups = r.time_groups.value_or(1);
+    if (c.time_groups < 1) fail_field("time_groups", c.time_groups, " must be at least 1");
+    if (!r.time_split.empty()) require_one_of("time_split", r.time_split, {"uniform", "dp"});
+    c.time_split = r.time_split == "dp" ? TimeSplit::dp : TimeSplit::uniform;
+    if (r.awq && !r.smooth_alpha.empty()) fail_field("awq", "excludes smooth_alpha: choose one channel scaling");
+    if (r.awq) c.scaling = ChannelScaling::awq;
+    if (r.smooth_alpha == "auto") {
+        c.scaling = ChannelScaling::smooth_auto;
+    } else if (!r.smooth_alpha.empty()) {
+        char* end = nullptr;
+        c.smooth_alpha = std::strtod(r.smooth_alpha.c_str(), &end);
+        if (end == r.smooth_alpha.c_str() || *end != '\0' || !(c.smooth_alpha >= 0 && c.smooth_alpha <= 1)) {
+            fail_field("smooth_alpha", "'", r.smooth_alpha, "' is not a number in [0, 1] or auto");
+        }
+        c.scaling = ChannelScaling::smooth;
+    }
+    return c;
+}
+
 Options resolve(const Request& r, const std::atomic<bool>* cancel) {
     require_one_of("profile", r.profile, {"edge", "local", "cloud"});
     require_one_of("nan", r.nan, {"error", "zero"});
@@ -71,6 +96,15 @@ Options resolve(const Request& r, const std::atomic<bool>* cancel) {
         fail_field("min_cosine", *r.min_cosine, " is not in [0, 1]");
     }
     if (r.output.empty() && !r.dry_run) fail_field("output", "an output file is required (or a dry run)");
+    if (r.calib.empty()) {
+        const char* needs = r.act_bits                ? "act_bits"
+                            : r.time_groups           ? "time_groups"
+                            : !r.time_split.empty()   ? "time_split"
+                            : !r.smooth_alpha.empty() ? "smooth_alpha"
+                            : r.awq                   ? "awq"
+                                                      : nullptr;
+        if (needs != nullptr) fail_field(needs, "needs calibration statistics (calib)");
+    }
 
     Options q;
     q.input = r.input;
@@ -112,6 +146,7 @@ Options resolve(const Request& r, const std::atomic<bool>* cancel) {
         if (t == nullptr) fail_field("tensor_types", "'", rule.substr(eq + 1), "' is not a weight type (see `lowbit formats`)");
         q.tensor_types.push_back({rule.substr(0, eq), t->id});
     }
+    if (!r.calib.empty()) q.calibration = resolve_calibration(r);
     return q;
 }
 

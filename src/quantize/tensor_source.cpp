@@ -82,6 +82,11 @@ SourceTensor from_safetensor(const SafeTensorsModel::Entry& e) {
     s.ne = reversed(e.tensor->shape);
     s.rows = e.tensor->rows;
     s.cols = e.tensor->cols;
+    if (e.tensor->shape.size() > 2) {
+        // a convolution's [out, in, kh, kw]: a matrix of out rows, as PyTorch's quantizers see it
+        s.rows = e.tensor->shape[0];
+        s.cols = s.rows == 0 ? 0 : e.tensor->elements() / s.rows;
+    }
     s.type_name = std::string(safe_dtype_name(e.tensor->dtype));
     s.data = e.file->tensor_data(*e.tensor);
     s.file_bytes = e.file->bytes();
@@ -139,7 +144,7 @@ void release_range(const uint8_t* begin, const uint8_t* end, bool inward) {
 }  // namespace
 
 void release_source_rows(const SourceTensor& t, int64_t r0, int64_t r1) {
-    if (t.permute_heads != 0 || t.rows == 0 || t.data.size() % static_cast<std::size_t>(t.rows) != 0) return;
+    if (t.file_bytes.empty() || t.permute_heads != 0 || t.rows == 0 || t.data.size() % static_cast<std::size_t>(t.rows) != 0) return;
     const std::size_t row = t.data.size() / static_cast<std::size_t>(t.rows);
     release_range(t.data.data() + static_cast<std::size_t>(r0) * row, t.data.data() + static_cast<std::size_t>(r1) * row,
                   true);

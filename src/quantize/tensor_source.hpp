@@ -28,7 +28,9 @@ struct SourceTensor {
     std::string name;         // as written out
     std::string source_name;  // as the input names it (differs only for a mapped HF model)
     std::string file;         // the file that holds it, for messages
-    std::vector<int64_t> ne;  // GGUF order: ne[0] is the row length
+    std::vector<int64_t> ne;  // GGUF order (ne[0] is the row length, but see rows and cols)
+    // The matrix it is quantized as: rows x cols = ne[1..] x ne[0], except a SafeTensors tensor of
+    // rank 3 or more (a convolution's [out, in, kh, kw]), which is shape[0] x the rest.
     int64_t rows = 0;
     int64_t cols = 0;
     std::string type_name;      // as the input names its type ("F16", "Q4_0", "I64")

@@ -124,3 +124,75 @@ def activation_int8(x):
     scale = np.float32(127.0 / amax)
     q = np.clip(rne(x * scale), -128, 127).astype(np.int8)
     return q, scale
+
+
+# ---- calibration oracles (docs/QUANTIZE.md, "Calibration") -----------------------------------
+
+def read_safetensors(path):
+    """A SafeTensors file as {name: array} and its metadata, read with NumPy from the format's
+    definition (8-byte little-endian header length, JSON header, raw little-endian data)."""
+    import json
+    import struct
+
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    metadata = header.pop("__metadata__", {})
+    dtypes = {"F32": np.float32, "I32": np.int32, "F16": np.float16, "U8": np.uint8}
+    out = {}
+    for name, d in header.items():
+        a, b = d["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dtypes[d["dtype"]]).reshape(d["shape"])
+    return out, metadata
+
+
+def im2col(x, kh, kw, padding):
+    """[B, C, H, W] -> [B * H' * W', C * kh * kw] patches (stride 1), PyTorch's unfold order."""
+    b, c, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = h + 2 * padding - kh + 1, w + 2 * padding - kw + 1
+    cols = np.empty((b, ho, wo, c, kh, kw), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, :, i, j] = xp[:, :, i:i + ho, j:j + wo].transpose(0, 2, 3, 1)
+    return cols.reshape(b * ho * wo, c * kh * kw)
+
+
+def act_params(lo, hi, bits):
+    """Asymmetric activation scale and zero point of a range widened to hold 0."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    qmax = (1 << bits) - 1
+    if not hi > lo:
+        return np.float32(1), np.float32(0)
+    scale = np.float32((np.float32(hi) - np.float32(lo)) / np.float32(qmax))
+    zero = np.float32(min(max(np.round(np.float32(-lo) / scale), 0), qmax))
+    return scale, zero
+
+
+def fake_quantize(x, scale, zero, bits):
+    q = np.clip(np.round(x / scale) + zero, 0, (1 << bits) - 1)
+    return (q - zero) * scale
+
+
+def split_cost(lo, hi, groups):
+    """The summed within-group spread of a split: per layer (rows of lo/hi [layers, T]) and
+    timestep, the group's range minus the timestep's own, over the layer's overall range."""
+    total = 0.0
+    for layer_lo, layer_hi in zip(lo, hi):
+        width = float(layer_hi.max()) - float(layer_lo.min())
+        if width <= 0:
+            continue
+        for g in set(groups):
+            idx = [t for t in range(len(groups)) if groups[t] == g]
+            g_lo, g_hi = float(layer_lo[idx].min()), float(layer_hi[idx].max())
+            total += sum((g_hi - g_lo) - (float(layer_hi[t]) - float(layer_lo[t])) for t in idx) / width
+    return total
+
+
+def all_contiguous_splits(steps, groups):
+    """Every split of range(steps) into `groups` non-empty contiguous groups, as group lists."""
+    import itertools
+
+    for cuts in itertools.combinations(range(1, steps), groups - 1):
+        bounds = (0,) + cuts + (steps,)
+        yield [g for g in range(groups) for _ in range(bounds[g], bounds[g + 1])]

@@ -132,6 +132,32 @@ void add_quantize_command(CLI::App& app) {
                     "llama.cpp's for TQ1_0/TQ2_0)")
         ->check(CLI::IsMember({"absmean", "none"}))
         ->capture_default_str();
+    auto* calib = cmd->add_option("--calib", o->calib,
+                                  "Calibration statistics (lowbit.calibrate.collect): activation parameters per "
+                                  "layer and timestep group, and the channel scalings below");
+    cmd->add_option("--act-bits", o->act_bits,
+                    "With --calib: bits of the activation scale and zero point written per layer and group (0: "
+                    "none; default 8)")
+        ->needs(calib);
+    cmd->add_option("--time-groups", o->time_groups,
+                    "With --calib: split the timesteps into G contiguous groups, each with its own activation range "
+                    "(default 1: one range for all)")
+        ->needs(calib);
+    cmd->add_option("--time-split", o->time_split,
+                    "With --calib: uniform groups, or dp: the split that minimises the summed within-group range "
+                    "spread (default uniform)")
+        ->check(CLI::IsMember({"uniform", "dp"}))
+        ->needs(calib);
+    auto* smooth = cmd->add_option("--smooth-alpha", o->smooth_alpha,
+                                   "With --calib: SmoothQuant channel equalization with this alpha in [0, 1], or "
+                                   "auto: per layer the alpha of 0, 0.1, ..., 1 with the least output error on the "
+                                   "sampled rows (writes <layer>.smooth_scale)")
+                       ->needs(calib);
+    cmd->add_flag("--awq", o->awq,
+                  "With --calib: AWQ-style scaling, per layer the s = absmax^a (a in 0.05..0.95) with the least "
+                  "weight-quantization output error on the sampled rows (writes <layer>.smooth_scale)")
+        ->needs(calib)
+        ->excludes(smooth);
     cmd->add_option("--report", o->report, "Write the per-tensor report as JSON (lowbit.quantize-report/1)");
     cmd->add_flag("--dry-run", o->dry_run, "Quantize and measure, write no model");
     cmd->callback([o] {

@@ -1,0 +1,247 @@
+#include "calibrated_layer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "lowbit/error.hpp"
+#include "lowbit/kernel_set.hpp"
+
+namespace lowbit::quantize {
+namespace {
+
+// The per-channel scale expanded to the weight's columns (column k belongs to channel k / area).
+std::vector<float> per_column(const LayerStats& stats, const std::vector<float>& s) {
+    std::vector<float> c(static_cast<std::size_t>(stats.cols));
+    const int64_t area = stats.area();
+    for (int64_t k = 0; k < stats.cols; ++k) c[static_cast<std::size_t>(k)] = s[static_cast<std::size_t>(k / area)];
+    return c;
+}
+
+// max over timesteps of absmax[t][j]
+std::vector<float> activation_absmax(const LayerStats& stats) {
+    std::vector<float> a(static_cast<std::size_t>(stats.channels), 0);
+    const std::size_t steps = stats.absmax.size() / a.size();
+    for (std::size_t t = 0; t < steps; ++t) {
+        for (std::size_t j = 0; j < a.size(); ++j) a[j] = std::max(a[j], stats.absmax[t * a.size() + j]);
+    }
+    return a;
+}
+
+// max |W[:, j]| over the rows and the columns of channel j
+std::vector<float> weight_absmax(const LayerStats& stats, const std::vector<float>& w, int64_t rows) {
+    std::vector<float> m(static_cast<std::size_t>(stats.channels), 0);
+    const int64_t area = stats.area();
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* row = w.data() + r * stats.cols;
+        for (int64_t k = 0; k < stats.cols; ++k) {
+            float& v = m[static_cast<std::size_t>(k / area)];
+            v = std::max(v, std::fabs(row[k]));
+        }
+    }
+    return m;
+}
+
+// SmoothQuant: s_j = absmax_j^a / max|W_j|^(1-a), 1 where either side is zero.
+std::vector<float> smooth_factors(const std::vector<float>& act, const std::vector<float>& wmax, double alpha) {
+    std::vector<float> s(act.size(), 1);
+    for (std::size_t j = 0; j < s.size(); ++j) {
+        if (act[j] > 0 && wmax[j] > 0) {
+            s[j] = static_cast<float>(std::pow(static_cast<double>(act[j]), alpha) /
+                                      std::pow(static_cast<double>(wmax[j]), 1 - alpha));
+        }
+    }
+    return s;
+}
+
+// AWQ: s_j = absmax_j^a, normalised so that max(s) * min(s) = 1; 1 for channels never active.
+std::vector<float> awq_factors(const std::vector<float>& act, double alpha) {
+    std::vector<float> s(act.size(), 1);
+    double lo = std::numeric_limits<double>::max(), hi = 0;
+    for (std::size_t j = 0; j < s.size(); ++j) {
+        if (act[j] > 0) {
+            s[j] = static_cast<float>(std::pow(std::max(static_cast<double>(act[j]), 1e-4), alpha));
+            lo = std::min<double>(lo, s[j]), hi = std::max<double>(hi, s[j]);
+        }
+    }
+    if (hi > 0) {
+        const double norm = std::sqrt(lo * hi);
+        for (std::size_t j = 0; j < s.size(); ++j) {
+            if (act[j] > 0) s[j] = static_cast<float>(s[j] / norm);
+        }
+    }
+    return s;
+}
+
+struct Evaluator {
+    const LayerStats& stats;
+    const std::vector<float>& w;
+    int64_t rows;
+    const WeightType& type;
+    const std::vector<int32_t>& group_of_step;
+    int64_t groups;
+    int act_bits;
+    const Options& options;
+    ThreadPool& pool;
+    std::vector<double> reference;  // W x per sample, n_samples x rows
+    double reference_energy = 0;
+
+    // out[n][r] = sum_k a[r][k] * x[n][k], in double
+    std::vector<double> products(const std::vector<float>& a, const std::vector<float>& x) const {
+        std::vector<double> y(static_cast<std::size_t>(stats.n_samples * rows));
+        pool.parallel_for(stats.n_samples, 1, [&](int64_t n0, int64_t n1) {
+            for (int64_t n = n0; n < n1; ++n) {
+                const float* xn = x.data() + n * stats.cols;
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float* ar = a.data() + r * stats.cols;
+                    double acc[4] = {0, 0, 0, 0};
+                    int64_t k = 0;
+                    for (; k + 4 <= stats.cols; k += 4) {
+                        for (int u = 0; u < 4; ++u) acc[u] += static_cast<double>(ar[k + u]) * xn[k + u];
+                    }
+                    for (; k < stats.cols; ++k) acc[0] += static_cast<double>(ar[k]) * xn[k];
+                    y[static_cast<std::size_t>(n * rows + r)] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                }
+            }
+        });
+        return y;
+    }
+
+    std::vector<ActParams> act_for(const std::vector<float>& s, int64_t use_groups,
+                                   const std::vector<int32_t>& group_of) const {
+        std::vector<ActParams> p;
+        if (act_bits == 0) return p;
+        const std::vector<Range> ranges = step_ranges(stats, s);
+        std::vector<Range> merged(static_cast<std::size_t>(use_groups),
+                                  Range{std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest()});
+        for (std::size_t t = 0; t < ranges.size(); ++t) {
+            Range& m = merged[static_cast<std::size_t>(group_of[t])];
+            m.lo = std::min(m.lo, ranges[t].lo), m.hi = std::max(m.hi, ranges[t].hi);
+        }
+        for (const Range& r : merged) p.push_back(act_params(r, act_bits));
+        return p;
+    }
+
+    // The samples divided by s per column, fake-quantized with `act` (by each sample's group).
+    std::vector<float> inputs(const std::vector<float>& col_s, const std::vector<ActParams>& act,
+                              const std::vector<int32_t>& group_of) const {
+        std::vector<float> x(stats.samples);
+        for (int64_t n = 0; n < stats.n_samples; ++n) {
+            float* xn = x.data() + n * stats.cols;
+            const ActParams* p =
+                act.empty() ? nullptr : &act[static_cast<std::size_t>(group_of[static_cast<std::size_t>(stats.sample_steps[static_cast<std::size_t>(n)])])];
+            for (int64_t k = 0; k < stats.cols; ++k) {
+                float v = xn[k] / col_s[static_cast<std::size_t>(k)];
+                if (p != nullptr) v = fake_quantize(v, *p, act_bits);
+                xn[k] = v;
+            }
+        }
+        return x;
+    }
+
+    // W diag(col_s), encoded as `type` and decoded back.
+    std::vector<float> quantized_weight(const std::vector<float>& col_s) const {
+        std::vector<float> scaled(w);
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t k = 0; k < stats.cols; ++k) scaled[static_cast<std::size_t>(r * stats.cols + k)] *= col_s[static_cast<std::size_t>(k)];
+        }
+        const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(scaled.data()), scaled.size() * sizeof(float));
+        const EncodedArray e = quantize_array(stats.weight, bytes, TypeId::F32, rows, stats.cols, type.id, options, pool);
+        std::vector<float> back(scaled.size());
+        default_kernel_set()[type].ops.dequantize(WeightView{e.bytes.data(), rows, stats.cols}, 0, rows, back.data());
+        return back;
+    }
+
+    double output_error(const std::vector<float>& s, bool with_act) const {
+        const std::vector<float> col_s = per_column(stats, s);
+        const std::vector<ActParams> act = with_act ? act_for(s, groups, group_of_step) : std::vector<ActParams>{};
+        const std::vector<double> y = products(quantized_weight(col_s), inputs(col_s, act, group_of_step));
+        double e = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) e += (y[i] - reference[i]) * (y[i] - reference[i]);
+        return reference_energy > 0 ? e / reference_energy : e;
+    }
+
+    // The activations' own error after dividing by s, with the given grouping.
+    double act_error(const std::vector<float>& s, int64_t use_groups, const std::vector<int32_t>& group_of) const {
+        if (act_bits == 0) return 0;
+        const std::vector<float> col_s = per_column(stats, s);
+        const std::vector<float> clean = inputs(col_s, {}, group_of);
+        const std::vector<float> q = inputs(col_s, act_for(s, use_groups, group_of), group_of);
+        double e = 0, energy = 0;
+        for (std::size_t i = 0; i < q.size(); ++i) {
+            e += static_cast<double>(q[i] - clean[i]) * (q[i] - clean[i]);
+            energy += static_cast<double>(clean[i]) * clean[i];
+        }
+        return energy > 0 ? e / energy : e;
+    }
+};
+
+}  // namespace
+
+std::vector<Range> step_ranges(const LayerStats& stats, const std::vector<float>& s) {
+    const std::size_t c = static_cast<std::size_t>(stats.channels), steps = stats.min.size() / c;
+    std::vector<Range> r(steps, Range{std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest()});
+    for (std::size_t t = 0; t < steps; ++t) {
+        for (std::size_t j = 0; j < c; ++j) {
+            r[t].lo = std::min(r[t].lo, stats.min[t * c + j] / s[j]);
+            r[t].hi = std::max(r[t].hi, stats.max[t * c + j] / s[j]);
+        }
+    }
+    return r;
+}
+
+LayerChoice choose_layer(const LayerStats& stats, const std::vector<float>& weights, int64_t rows,
+                         const WeightType& type, const std::vector<int32_t>& group_of_step, int64_t groups,
+                         const CalibrationOptions& cal, const Options& options, ThreadPool& pool) {
+    Evaluator ev{stats, weights, rows, type, group_of_step, groups, cal.act_bits, options, pool, {}, 0};
+    ev.reference = ev.products(weights, stats.samples);
+    for (double v : ev.reference) ev.reference_energy += v * v;
+
+    const std::vector<float> ones(static_cast<std::size_t>(stats.channels), 1);
+    const bool weights_only = cal.scaling == ChannelScaling::awq || cal.act_bits == 0;
+    LayerChoice c;
+    c.report.layer = stats.layer;
+    c.report.samples = stats.n_samples;
+    c.report.method = "plain";
+    c.report.output_error_plain = c.report.output_error = ev.output_error(ones, !weights_only);
+    std::vector<float> best = ones;
+    const auto consider = [&](const std::vector<float>& s, const char* method, double alpha) {
+        const double e = ev.output_error(s, !weights_only);
+        if (e < c.report.output_error) {
+            c.report.output_error = e, c.report.method = method, c.report.alpha = alpha;
+            best = s;
+        }
+    };
+    const std::vector<float> act = activation_absmax(stats);
+    switch (cal.scaling) {
+        case ChannelScaling::none:
+            break;
+        case ChannelScaling::smooth: {  // the alpha asked for, whatever the error says
+            best = smooth_factors(act, weight_absmax(stats, weights, rows), cal.smooth_alpha);
+            c.report.method = "smooth", c.report.alpha = cal.smooth_alpha;
+            c.report.output_error = ev.output_error(best, !weights_only);
+            break;
+        }
+        case ChannelScaling::smooth_auto: {
+            const std::vector<float> wmax = weight_absmax(stats, weights, rows);
+            for (int i = 0; i <= 10; ++i) consider(smooth_factors(act, wmax, i / 10.0), "smooth", i / 10.0);
+            break;
+        }
+        case ChannelScaling::awq:
+            for (int i = 1; i < 20; ++i) consider(awq_factors(act, i / 20.0), "awq", i / 20.0);
+            break;
+    }
+    if (cal.scaling != ChannelScaling::none) {
+        c.smooth_scale.resize(best.size());
+        for (std::size_t j = 0; j < best.size(); ++j) c.smooth_scale[j] = 1.0f / best[j];
+        c.column_scale = per_column(stats, best);
+    }
+    c.act = ev.act_for(best, groups, group_of_step);
+    const std::vector<int32_t> one_group(group_of_step.size(), 0);
+    c.report.act_error_one_range = ev.act_error(best, 1, one_group);
+    c.report.act_error = ev.act_error(best, groups, group_of_step);
+    return c;
+}
+
+}  // namespace lowbit::quantize
