@@ -32,9 +32,11 @@ class _LayerRecord:
     """What one layer's hook accumulates: per-timestep channel statistics and a reservoir of
     input rows with their random keys (the rows with the smallest keys are a uniform sample)."""
 
-    def __init__(self, torch, name, module, steps, sample_rows, generator):
+    def __init__(self, torch, name, weight, module, steps, sample_rows, generator):
         self.torch = torch
         self.name = name
+        self.weight = weight
+        self.input = name  # the first layer seen reading the same input tensor
         self.module = module
         self.conv = isinstance(module, torch.nn.Conv2d)
         if self.conv:
@@ -57,7 +59,7 @@ class _LayerRecord:
         self.sample_steps = torch.zeros(0, dtype=torch.int32)
         self.keys = torch.zeros(0)
 
-    def record(self, x, step):
+    def record(self, x, step, keys_for):
         torch = self.torch
         x = x.detach().float()
         if self.conv:
@@ -82,7 +84,7 @@ class _LayerRecord:
             rows = rows.transpose(1, 2).reshape(-1, self.cols)
         else:
             rows = x.reshape(-1, self.cols)
-        keys = torch.rand(rows.shape[0], generator=self.generator)
+        keys = keys_for(rows.shape[0])
         all_keys = torch.cat([self.keys, keys])
         keep = torch.argsort(all_keys)[: self.sample_rows]
         pool_rows = torch.cat([self.samples, rows])
@@ -106,14 +108,15 @@ class _LayerRecord:
         }
 
     def entry(self):
-        e = {"weight": f"{self.name}.weight", "kind": "conv2d" if self.conv else "linear",
-             "in_channels": self.channels, "weight_cols": self.cols}
+        e = {"weight": self.weight, "kind": "conv2d" if self.conv else "linear",
+             "in_channels": self.channels, "weight_cols": self.cols, "input": self.input}
         if self.conv:
             e["kernel"] = list(self.module.kernel_size)
         return e
 
 
-def collect(module, run, timesteps=None, layers=None, sample_rows=256, path="calibration.safetensors", seed=0):
+def collect(module, run, timesteps=None, layers=None, sample_rows=256, path="calibration.safetensors", seed=0,
+            weight_name=None):
     """Record calibration statistics of ``module`` and write them to ``path`` (returned).
 
     ``run`` drives the model: with ``timesteps`` (a sequence of the model's timestep values,
@@ -121,7 +124,14 @@ def collect(module, run, timesteps=None, layers=None, sample_rows=256, path="cal
     during that call counts for ``t``; without, ``run()`` is called once (one group). ``layers``:
     the module types to hook (default ``(nn.Linear, nn.Conv2d)``). ``sample_rows``: how many
     input rows per layer to keep, drawn uniformly over all timesteps (``seed`` fixes the draw);
-    ``lowbit quantize`` measures its choices' output error on them.
+    ``lowbit quantize`` measures its choices' output error on them. ``weight_name(layer)``
+    gives the name of the layer's weight in the file that will be quantized (default
+    ``f"{layer}.weight"``; for a GGUF, llama.cpp's name such as ``"blk.0.attn_q.weight"``), or
+    None to leave the layer out (a head tied to the embedding, say).
+
+    Layers that read the very same input tensor (q, k and v after one norm) are recorded as
+    sharing it, with the same sampled rows: ``lowbit quantize`` then gives them one channel
+    scaling, which a runtime can fold into what produces the input.
 
     Every hooked layer must run at every timestep; NaN or infinite inputs are an error naming
     the layer. The file is complete or absent (written to a temporary name, then renamed).
@@ -142,12 +152,38 @@ def collect(module, run, timesteps=None, layers=None, sample_rows=256, path="cal
         if isinstance(m, tuple(layers)):
             if not isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
                 raise ValueError(f"layer '{name}': {type(m).__name__} is not nn.Linear or nn.Conv2d")
-            records.append(_LayerRecord(torch, name, m, len(steps), sample_rows, generator))
+            weight = f"{name}.weight" if weight_name is None else weight_name(name)
+            if weight is not None:
+                records.append(_LayerRecord(torch, name, weight, m, len(steps), sample_rows, generator))
     if not records:
         raise ValueError(f"{type(module).__name__} has no layer of types {[t.__name__ for t in layers]}")
     current = [0]
-    handles = [r.module.register_forward_pre_hook(lambda _m, inputs, r=r: r.record(inputs[0], current[0]))
-               for r in records]
+    # Within one run() call, the input tensors seen so far: a layer reading one of them shares
+    # it with the first reader, and draws the same sample keys (so the same rows).
+    readers = {}  # id(tensor) -> (tensor, first record, keys)
+    shared = {r.name: None for r in records}  # the first reader every call agreed on (None: unset)
+
+    def hook(record, inputs):
+        x = inputs[0]
+        seen = readers.get(id(x))
+        if seen is None or seen[0] is not x:
+            seen = (x, record, {})
+            readers[id(x)] = seen
+        first = seen[1].name
+        if shared[record.name] is None:
+            shared[record.name] = first
+        elif shared[record.name] != first:
+            shared[record.name] = record.name  # not always the same input: its own
+        keys = seen[2]
+
+        def keys_for(n):
+            if n not in keys:
+                keys[n] = torch.rand(n, generator=generator)
+            return keys[n]
+
+        record.record(x, current[0], keys_for)
+
+    handles = [r.module.register_forward_pre_hook(lambda _m, inputs, r=r: hook(r, inputs)) for r in records]
     try:
         with torch.no_grad():
             if timesteps is None:
@@ -155,10 +191,18 @@ def collect(module, run, timesteps=None, layers=None, sample_rows=256, path="cal
             else:
                 for i, t in enumerate(steps):
                     current[0] = i
+                    readers.clear()
                     run(t)
+                    readers.clear()
     finally:
         for h in handles:
             h.remove()
+    by_name = {r.name: r for r in records}
+    for r in records:
+        first = shared[r.name] or r.name
+        # a layer shares an input only with a first reader that reads its own
+        r.input = first if first != r.name and (shared[first] or first) == first and \
+            by_name[first].cols == r.cols and by_name[first].conv == r.conv else r.name
     tensors = {"timesteps": np.asarray(steps, dtype=np.float32)}
     for r in records:
         tensors.update(r.tensors(steps))

@@ -116,13 +116,13 @@ def load_quantized(module, path, strict=True):
     if calibration:
         modules = dict(module.named_modules())
         bits = int(calibration["act_bits"])
-        for name in calibration["layers"]:
+        for name, entry in calibration["layers"].items():
             if name not in modules:
                 raise KeyError(f"{path}: calibrated layer '{name}' is not a module of {type(module).__name__}")
             m = modules[name]
 
-            def param(suffix):
-                key = f"{name}.{suffix}"
+            def param(suffix, prefix=entry["tensors"]):
+                key = f"{prefix}.{suffix}"
                 return torch.from_numpy(tensors[key].copy()) if key in tensors else None
 
             hook = _input_hook(torch, handle, name, isinstance(m, torch.nn.Conv2d), param("smooth_scale"),

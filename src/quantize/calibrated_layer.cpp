@@ -191,43 +191,58 @@ std::vector<Range> step_ranges(const LayerStats& stats, const std::vector<float>
     return r;
 }
 
-LayerChoice choose_layer(const LayerStats& stats, const std::vector<float>& weights, int64_t rows,
-                         const WeightType& type, const std::vector<int32_t>& group_of_step, int64_t groups,
-                         const CalibrationOptions& cal, const Options& options, ThreadPool& pool) {
-    Evaluator ev{stats, weights, rows, type, group_of_step, groups, cal.act_bits, options, pool, {}, 0};
-    ev.reference = ev.products(weights, stats.samples);
-    for (double v : ev.reference) ev.reference_energy += v * v;
-
-    const std::vector<float> ones(static_cast<std::size_t>(stats.channels), 1);
+LayerChoice choose_scaling(const std::vector<LayerWeights>& members, const std::vector<int32_t>& group_of_step,
+                           int64_t groups, const CalibrationOptions& cal, const Options& options, ThreadPool& pool) {
+    std::vector<Evaluator> evs;
+    for (const LayerWeights& m : members) {
+        Evaluator ev{*m.stats, m.weights, m.rows, *m.type, group_of_step, groups, cal.act_bits, options, pool, {}, 0};
+        ev.reference = ev.products(m.weights, m.stats->samples);
+        for (double v : ev.reference) ev.reference_energy += v * v;
+        evs.push_back(std::move(ev));
+    }
+    const LayerStats& first = *members.front().stats;
     const bool weights_only = cal.scaling == ChannelScaling::awq || cal.act_bits == 0;
+    // the error over the group: every layer's squared error over every layer's output energy
+    const auto group_error = [&](const std::vector<float>& s) {
+        double e = 0, energy = 0;
+        for (const Evaluator& ev : evs) {
+            e += ev.output_error(s, !weights_only) * (ev.reference_energy > 0 ? ev.reference_energy : 1);
+            energy += ev.reference_energy;
+        }
+        return energy > 0 ? e / energy : e;
+    };
+
+    const std::vector<float> ones(static_cast<std::size_t>(first.channels), 1);
     LayerChoice c;
-    c.report.layer = stats.layer;
-    c.report.samples = stats.n_samples;
+    for (const LayerWeights& m : members) c.report.layer += (c.report.layer.empty() ? "" : ",") + m.stats->layer;
+    c.report.samples = first.n_samples;
     c.report.method = "plain";
-    c.report.output_error_plain = c.report.output_error = ev.output_error(ones, !weights_only);
+    c.report.output_error_plain = c.report.output_error = group_error(ones);
     std::vector<float> best = ones;
     const auto consider = [&](const std::vector<float>& s, const char* method, double alpha) {
-        const double e = ev.output_error(s, !weights_only);
+        const double e = group_error(s);
         if (e < c.report.output_error) {
             c.report.output_error = e, c.report.method = method, c.report.alpha = alpha;
             best = s;
         }
     };
-    const std::vector<float> act = activation_absmax(stats);
+    const std::vector<float> act = activation_absmax(first);
+    std::vector<float> wmax(static_cast<std::size_t>(first.channels), 0);  // over every layer of the group
+    for (const LayerWeights& m : members) {
+        const std::vector<float> w = weight_absmax(*m.stats, m.weights, m.rows);
+        for (std::size_t j = 0; j < wmax.size(); ++j) wmax[j] = std::max(wmax[j], w[j]);
+    }
     switch (cal.scaling) {
         case ChannelScaling::none:
             break;
-        case ChannelScaling::smooth: {  // the alpha asked for, whatever the error says
-            best = smooth_factors(act, weight_absmax(stats, weights, rows), cal.smooth_alpha);
+        case ChannelScaling::smooth:  // the alpha asked for, whatever the error says
+            best = smooth_factors(act, wmax, cal.smooth_alpha);
             c.report.method = "smooth", c.report.alpha = cal.smooth_alpha;
-            c.report.output_error = ev.output_error(best, !weights_only);
+            c.report.output_error = group_error(best);
             break;
-        }
-        case ChannelScaling::smooth_auto: {
-            const std::vector<float> wmax = weight_absmax(stats, weights, rows);
+        case ChannelScaling::smooth_auto:
             for (int i = 0; i <= 10; ++i) consider(smooth_factors(act, wmax, i / 10.0), "smooth", i / 10.0);
             break;
-        }
         case ChannelScaling::awq:
             for (int i = 1; i < 20; ++i) consider(awq_factors(act, i / 20.0), "awq", i / 20.0);
             break;
@@ -235,12 +250,17 @@ LayerChoice choose_layer(const LayerStats& stats, const std::vector<float>& weig
     if (cal.scaling != ChannelScaling::none) {
         c.smooth_scale.resize(best.size());
         for (std::size_t j = 0; j < best.size(); ++j) c.smooth_scale[j] = 1.0f / best[j];
-        c.column_scale = per_column(stats, best);
+        c.column_scale = per_column(first, best);
     }
-    c.act = ev.act_for(best, groups, group_of_step);
     const std::vector<int32_t> one_group(group_of_step.size(), 0);
-    c.report.act_error_one_range = ev.act_error(best, 1, one_group);
-    c.report.act_error = ev.act_error(best, groups, group_of_step);
+    double one = 0, grouped = 0;
+    for (const Evaluator& ev : evs) {
+        c.act.push_back(ev.act_for(best, groups, group_of_step));
+        one += ev.act_error(best, 1, one_group);
+        grouped += ev.act_error(best, groups, group_of_step);
+    }
+    c.report.act_error_one_range = one / static_cast<double>(evs.size());
+    c.report.act_error = grouped / static_cast<double>(evs.size());
     return c;
 }
 

@@ -50,6 +50,11 @@ int64_t json_int(const nlohmann::json& j, const char* key, const std::string& wh
 
 }  // namespace
 
+std::string LayerStats::prefix() const {
+    constexpr std::string_view suffix = ".weight";
+    return weight.ends_with(suffix) ? weight.substr(0, weight.size() - suffix.size()) : weight;
+}
+
 const LayerStats* Calibration::for_weight(const std::string& tensor) const {
     for (const LayerStats& l : layers) {
         if (l.weight == tensor) return &l;
@@ -91,6 +96,7 @@ Calibration read_calibration(const std::filesystem::path& path) {
         l.layer = name;
         l.weight = entry.value("weight", name + ".weight");
         l.kind = entry.value("kind", "linear");
+        l.input = entry.value("input", name);
         l.channels = json_int(entry, "in_channels", where);
         l.cols = json_int(entry, "weight_cols", where);
         if (l.cols % l.channels != 0) {
@@ -119,6 +125,21 @@ Calibration read_calibration(const std::filesystem::path& path) {
             }
         }
         c.layers.push_back(std::move(l));
+    }
+    // layers that share an input must agree on it
+    for (const LayerStats& l : c.layers) {
+        if (l.input == l.layer) continue;
+        const LayerStats* first = nullptr;
+        for (const LayerStats& f : c.layers) first = f.layer == l.input ? &f : first;
+        if (first == nullptr || first->input != first->layer) {
+            fail_as(ErrorCode::bad_file, c.file, ": layer '", l.layer, "' shares the input of '", l.input,
+                    "', which is not a layer of the file that reads its own input");
+        }
+        if (first->cols != l.cols || first->channels != l.channels || first->samples != l.samples ||
+            first->absmax != l.absmax || first->min != l.min || first->max != l.max) {
+            fail_as(ErrorCode::bad_file, c.file, ": layer '", l.layer, "' shares the input of '", l.input,
+                    "', but their statistics or samples differ");
+        }
     }
     return c;
 }

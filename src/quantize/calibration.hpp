@@ -16,6 +16,7 @@ struct LayerStats {
     std::string layer;   // the module's name
     std::string weight;  // the tensor that holds its weight ("<layer>.weight")
     std::string kind;    // "linear" or "conv2d"
+    std::string input;   // the first layer that reads the same input (this one's name if none)
     int64_t channels = 0;  // input channels C
     int64_t cols = 0;      // weight columns K = C * kernel area (column k belongs to channel k / area)
     std::vector<float> absmax, min, max;  // [timesteps x C]
@@ -24,6 +25,9 @@ struct LayerStats {
     int64_t n_samples = 0;
 
     int64_t area() const { return cols / channels; }
+    // Where the output's tensors for this layer go: "<prefix>.smooth_scale", ... with the
+    // weight's name less ".weight" ("blk.0.attn_q" for "blk.0.attn_q.weight").
+    std::string prefix() const;
 };
 
 struct Calibration {

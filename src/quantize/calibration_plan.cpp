@@ -1,5 +1,7 @@
 #include "calibration_plan.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "lowbit/error.hpp"
@@ -25,7 +27,7 @@ const char* scaling_name(ChannelScaling s) {
 std::vector<float>& CalibrationPlan::added(const std::string& name) { return added_.at(name); }
 
 CalibrationPlan::CalibrationPlan(const CalibrationOptions& o, std::vector<SourceTensor>& tensors, Report& report)
-    : options_(o), stats_(read_calibration(o.stats)) {
+    : options_(o), tensors_(tensors), stats_(read_calibration(o.stats)) {
     const int64_t T = stats_.steps(), G = o.time_groups;
     if (G < 1) fail_field("time_groups", G, " must be at least 1");
     if (G > 1 && !stats_.has_timesteps) {
@@ -55,7 +57,9 @@ CalibrationPlan::CalibrationPlan(const CalibrationOptions& o, std::vector<Source
                     " columns (statistics of another model?)");
         }
         layer_of_[it->second] = &l;
+        inputs_[l.input].members.push_back(it->second);
     }
+    for (auto& [input, group] : inputs_) std::sort(group.members.begin(), group.members.end());
 
     if (o.time_split == TimeSplit::dp && G > 1) {
         std::vector<std::vector<Range>> ranges;
@@ -93,11 +97,11 @@ CalibrationPlan::CalibrationPlan(const CalibrationOptions& o, std::vector<Source
     for (const auto& [index, l] : layer_of_) {
         (void)index;
         if (o.act_bits != 0) {
-            add(l->layer + ".act_scale", {G}, std::vector<float>(static_cast<std::size_t>(G), 1));
-            add(l->layer + ".act_zero", {G}, std::vector<float>(static_cast<std::size_t>(G), 0));
+            add(l->prefix() + ".act_scale", {G}, std::vector<float>(static_cast<std::size_t>(G), 1));
+            add(l->prefix() + ".act_zero", {G}, std::vector<float>(static_cast<std::size_t>(G), 0));
         }
         if (o.scaling != ChannelScaling::none) {
-            add(l->layer + ".smooth_scale", {l->channels}, std::vector<float>(static_cast<std::size_t>(l->channels), 1));
+            add(l->prefix() + ".smooth_scale", {l->channels}, std::vector<float>(static_cast<std::size_t>(l->channels), 1));
         }
     }
     std::vector<float> table(stats_.timesteps);
@@ -110,20 +114,36 @@ const LayerStats* CalibrationPlan::layer_of(std::size_t index) const {
     return it == layer_of_.end() ? nullptr : it->second;
 }
 
-const SourceTensor& CalibrationPlan::prepare(const SourceTensor& t, const LayerStats& layer, const WeightType& type,
-                                             const Options& options, ThreadPool& pool, TensorReport& report) {
-    std::vector<float> w(static_cast<std::size_t>(t.elements()));
-    decode_rows(t, 0, t.rows, w.data());
-    LayerChoice c = choose_layer(layer, w, t.rows, type, group_of_step_, options_.time_groups, options_, options, pool);
-    for (std::size_t g = 0; g < c.act.size(); ++g) {
-        added(layer.layer + ".act_scale")[g] = c.act[g].scale;
-        added(layer.layer + ".act_zero")[g] = c.act[g].zero;
+const SourceTensor& CalibrationPlan::prepare(std::size_t index, const TypeOf& types, const Options& options,
+                                             ThreadPool& pool, TensorReport& report) {
+    const SourceTensor& t = tensors_[index];
+    const LayerStats& layer = *layer_of_.at(index);
+    InputGroup& group = inputs_.at(layer.input);
+    if (!group.choice) {  // the first of its layers: decide for all of them
+        std::vector<LayerWeights> members;
+        for (std::size_t m : group.members) {
+            const SourceTensor& w = tensors_[m];
+            std::vector<float>& floats = group.weights[m];
+            floats.resize(static_cast<std::size_t>(w.elements()));
+            decode_rows(w, 0, w.rows, floats.data());
+            members.push_back({layer_of_.at(m), floats, w.rows, types(m)});
+        }
+        group.choice = choose_scaling(members, group_of_step_, options_.time_groups, options_, options, pool);
     }
-    if (!c.smooth_scale.empty()) added(layer.layer + ".smooth_scale") = c.smooth_scale;
+    const LayerChoice& c = *group.choice;
+    const std::size_t k = static_cast<std::size_t>(
+        std::find(group.members.begin(), group.members.end(), index) - group.members.begin());
+    for (std::size_t g = 0; g < (c.act.empty() ? 0 : c.act[k].size()); ++g) {
+        added(layer.prefix() + ".act_scale")[g] = c.act[k][g].scale;
+        added(layer.prefix() + ".act_zero")[g] = c.act[k][g].zero;
+    }
+    if (!c.smooth_scale.empty()) added(layer.prefix() + ".smooth_scale") = c.smooth_scale;
     report.calibration = c.report;
+    std::vector<float> w = std::move(group.weights.at(index));
+    group.weights.erase(index);
     if (c.column_scale.empty()) return t;
     for (int64_t r = 0; r < t.rows; ++r) {
-        for (int64_t k = 0; k < t.cols; ++k) w[static_cast<std::size_t>(r * t.cols + k)] *= c.column_scale[static_cast<std::size_t>(k)];
+        for (int64_t j = 0; j < t.cols; ++j) w[static_cast<std::size_t>(r * t.cols + j)] *= c.column_scale[static_cast<std::size_t>(j)];
     }
     scaled_ = std::move(w);
     const WeightType& f32 = weight_type(TypeId::F32);
@@ -143,10 +163,10 @@ std::string CalibrationPlan::metadata_json() const {
                         {"time_groups", options_.time_groups},
                         {"time_split", options_.time_split == TimeSplit::dp ? "dp" : "uniform"},
                         {"channel_scaling", scaling_name(options_.scaling)},
-                        {"layers", nlohmann::json::array()}};
+                        {"layers", nlohmann::json::object()}};
     for (const auto& [index, l] : layer_of_) {
         (void)index;
-        j["layers"].push_back(l->layer);
+        j["layers"][l->layer] = {{"tensors", l->prefix()}, {"input", l->input}};
     }
     return j.dump();
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,9 +21,10 @@ class CalibrationPlan {
 public:
     // Reads the statistics and checks them against `tensors` (an error naming the layer whose
     // weight is missing or whose columns differ; G larger than T; time groups without
-    // timesteps); appends the tensors it will write: per layer <layer>.act_scale and
-    // <layer>.act_zero [G] (with activation bits), <layer>.smooth_scale [C] (with a channel
-    // scaling), and one timestep_groups [2, T] (row 0 the timesteps, row 1 their group).
+    // timesteps); appends the tensors it will write: per layer <prefix>.act_scale and
+    // <prefix>.act_zero [G] (with activation bits), <prefix>.smooth_scale [C] (with a channel
+    // scaling; the same for layers that share an input), and one timestep_groups [2, T] (row 0
+    // the timesteps, row 1 their group). `tensors` must outlive the plan.
     CalibrationPlan(const CalibrationOptions& options, std::vector<SourceTensor>& tensors, Report& report);
     CalibrationPlan(const CalibrationPlan&) = delete;
     CalibrationPlan& operator=(const CalibrationPlan&) = delete;
@@ -33,11 +36,13 @@ public:
     // Extra memory the choice holds for this tensor (its floats, scaled and decoded copies).
     static uint64_t work_bytes(const SourceTensor& t) { return uint64_t{16} * static_cast<uint64_t>(t.elements()); }
 
-    // Chooses the layer's scaling and activation parameters (into `report` and the added
-    // tensors) and returns what to encode: `t` itself, or W diag(s) held by this plan until the
-    // next call.
-    const SourceTensor& prepare(const SourceTensor& t, const LayerStats& layer, const WeightType& type,
-                                const Options& options, ThreadPool& pool, TensorReport& report);
+    // Chooses the scaling and activation parameters of the input tensors[index] reads (at its
+    // first layer: for every layer that reads it, encoded as `types` says), fills them into
+    // `report` and the added tensors, and returns what to encode: the tensor itself, or W
+    // diag(s) held by this plan until the next call.
+    using TypeOf = std::function<const WeightType*(std::size_t index)>;
+    const SourceTensor& prepare(std::size_t index, const TypeOf& types, const Options& options, ThreadPool& pool,
+                                TensorReport& report);
 
     // "lowbit.calibration": a JSON string for the output's metadata.
     std::string metadata_json() const;
@@ -45,8 +50,16 @@ public:
 private:
     std::vector<float>& added(const std::string& name);
 
+    struct InputGroup {
+        std::vector<std::size_t> members;  // tensor indices, in file order
+        std::optional<LayerChoice> choice;
+        std::map<std::size_t, std::vector<float>> weights;  // decoded for the choice, until encoded
+    };
+
     CalibrationOptions options_;
+    const std::vector<SourceTensor>& tensors_;
     Calibration stats_;
+    std::map<std::string, InputGroup> inputs_;  // by the input's first layer
     std::vector<int32_t> group_of_step_;
     std::size_t first_added_ = 0;
     std::map<std::size_t, const LayerStats*> layer_of_;

@@ -214,9 +214,10 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
                 r.planned_type = chosen.name;
             }
             // calibrated: the weight with its columns scaled (or as it is), the layer's choice in r
-            const LayerStats* layer = calibration ? calibration->layer_of(i) : nullptr;
             const SourceTensor& input =
-                layer != nullptr ? calibration->prepare(t, *layer, *candidates.front(), o, pool, r) : t;
+                calibration && calibration->layer_of(i) != nullptr
+                    ? calibration->prepare(i, [&](std::size_t m) { return planned[m].candidates.front(); }, o, pool, r)
+                    : t;
             EncodedTensor e;
             if (out) {
                 // its type is final: chunks go straight to their place in the output

@@ -71,7 +71,7 @@ def test_statistics_are_the_inputs_reductions(net):
     assert metadata["format"] == "lowbit.calibration/1" and metadata["timesteps"] == "given"
     layers = json.loads(metadata["layers"])
     assert layers["conv"] == {"weight": "conv.weight", "kind": "conv2d", "in_channels": 3, "weight_cols": 27,
-                              "kernel": [3, 3]}
+                              "kernel": [3, 3], "input": "conv"}
     assert layers["fc2"]["weight_cols"] == 64
     np.testing.assert_array_equal(tensors["timesteps"], np.arange(STEPS, dtype=np.float32))
     for name in ("conv", "fc1", "fc2"):
@@ -89,6 +89,53 @@ def test_statistics_are_the_inputs_reductions(net):
             rows = im2col(x, 3, 3, 1) if x.ndim == 4 else x.reshape(-1, x.shape[-1])
             assert (np.abs(rows - row).max(axis=1) == 0).any()
         assert len(set(steps.tolist())) > 1  # drawn across timesteps
+
+
+class SharedInput(torch.nn.Module):
+    """q and k read one normed input (as attention's projections do); out reads another."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = torch.nn.Linear(64, 32)
+        self.k = torch.nn.Linear(64, 32)
+        self.out = torch.nn.Linear(32, 64)
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = torch.nn.functional.layer_norm(x, (64,)) * torch.linspace(0.1, 8, 64)
+        return self.head(self.out(self.q(h) * self.k(h)))
+
+
+def test_layers_reading_one_input_share_its_samples_and_scaling(tmp_path):
+    torch.manual_seed(1)
+    model = SharedInput()
+    weights = tmp_path / "w.safetensors"
+    lowbit.write_safetensors(weights, {k: v.detach().numpy().copy() for k, v in model.state_dict().items()})
+    x = torch.randn(50, 64, generator=torch.Generator().manual_seed(2))
+    stats = lowbit.calibrate.collect(model, lambda: model(x), sample_rows=30, path=tmp_path / "s.safetensors",
+                                     weight_name=lambda name: None if name == "head" else f"{name}.weight")
+    st, metadata = read_safetensors(stats)
+    layers = json.loads(metadata["layers"])
+    assert sorted(layers) == ["k", "out", "q"]  # the head left out
+    assert [layers[n]["input"] for n in ("q", "k", "out")] == ["q", "q", "out"]
+    np.testing.assert_array_equal(st["q.samples"], st["k.samples"])
+    out = tmp_path / "q.gguf"
+    report = lowbit.quantize_model(weights, out, bits=4, group_size=32, calib=stats, awq=True)
+    q, _types, _ = lowbit.read_tensors(out)
+    np.testing.assert_array_equal(q["q.smooth_scale"], q["k.smooth_scale"])
+    assert "head.smooth_scale" not in q
+    by_name = {t["name"]: t.get("calibration") for t in report["tensors"]}
+    assert by_name["q.weight"]["layer"] == by_name["k.weight"]["layer"] == "q,k"
+    assert by_name["head.weight"] is None
+    # the group's error: both layers' squared errors over both outputs' energy
+    num = den = 0.0
+    for name in ("q", "k"):
+        w = read_safetensors(weights)[0][f"{name}.weight"].astype(np.float64)
+        xs = st[f"{name}.samples"] * q[f"{name}.smooth_scale"]
+        ref = st[f"{name}.samples"].astype(np.float64) @ w.T
+        num += ((xs.astype(np.float64) @ q[f"{name}.weight"].astype(np.float64).T - ref) ** 2).sum()
+        den += (ref ** 2).sum()
+    assert by_name["q.weight"]["output_error"] == pytest.approx(num / den, rel=2e-3)
 
 
 def test_a_model_without_timesteps_has_one_group(tmp_path):
