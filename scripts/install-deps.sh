@@ -16,12 +16,15 @@ packages=(
   # x86 scalar fallback on an emulated CPU without AVX)
   g++-aarch64-linux-gnu qemu-user
   # bench/report.py and bench/numpy_quantize.py (Debian's python3, /usr/bin/python3); the
-  # LLM trainers (tools/train_tiny_bitnet.py, train_tiny_llama.py) also need python3-regex and
-  # fortunes, left out here: nothing in make test or make demo runs them
+  # LLM trainers (tools/train_tiny_bitnet.py, train_tiny_llama.py) also need fortunes, left out
+  # here: nothing in make test or make demo trains them
   python3 python3-matplotlib python3-numpy
   # calibration (lowbit.calibrate, lowbit.torch) and its tests, the tiny DDPM and the digit
   # classifier (tools/train_tiny_ddpm.py, the digits of load_digits ship with scikit-learn)
   python3-torch python3-sklearn
+  libopenblas0-pthread  # else torch links the reference BLAS: its linear layers run 10-50x slower
+  # the LLM side of the calibration evaluation runs tools/train_tiny_llama.py's PyTorch model
+  python3-regex
   # the Python package (python/) and its pytest suite
   pybind11-dev python3-pybind11 python3-pytest python3-dev python3-pip
 )

@@ -57,6 +57,10 @@ struct Linear {
 struct Layer {
     std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
     Linear q, k, v, o, gate, up, down;
+    // Calibration's channel scalings of the inputs of o and down (`<prefix>.smooth_scale`),
+    // multiplied in before the product; empty: none. Those of q/k/v and gate/up are folded into
+    // attn_norm and ffn_norm at load.
+    std::vector<float> o_smooth, down_smooth;
 };
 
 struct LoadOptions {

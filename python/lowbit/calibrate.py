@@ -42,6 +42,8 @@ class _LayerRecord:
         if self.conv:
             if module.groups != 1:
                 raise ValueError(f"layer '{name}': grouped convolutions (groups={module.groups}) are not supported")
+            if isinstance(module.padding, str):
+                raise ValueError(f"layer '{name}': padding='{module.padding}' is not supported (give the padding in pixels)")
             if module.padding_mode != "zeros":
                 raise ValueError(f"layer '{name}': padding_mode '{module.padding_mode}' is not supported (zeros only)")
             self.channels = module.in_channels
@@ -78,18 +80,42 @@ class _LayerRecord:
         self.seen[step] = True
         if self.sample_rows == 0:
             return
-        if self.conv:
-            m = self.module
-            rows = torch.nn.functional.unfold(x, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)
-            rows = rows.transpose(1, 2).reshape(-1, self.cols)
-        else:
-            rows = x.reshape(-1, self.cols)
-        keys = keys_for(rows.shape[0])
-        all_keys = torch.cat([self.keys, keys])
+        # Only rows whose key beats the reservoir's largest can enter it: draw every key, build
+        # only those rows (a convolution's patches for a few positions, not all of them).
+        n = self._row_count(x)
+        keys = keys_for(n)
+        limit = self.keys.max() if len(self.keys) >= self.sample_rows else float("inf")
+        new = (keys < limit).nonzero().flatten()
+        if len(new) == 0:
+            return
+        rows = self._rows(x, new)
+        all_keys = torch.cat([self.keys, keys[new]])
         keep = torch.argsort(all_keys)[: self.sample_rows]
         pool_rows = torch.cat([self.samples, rows])
-        pool_steps = torch.cat([self.sample_steps, torch.full((rows.shape[0],), step, dtype=torch.int32)])
+        pool_steps = torch.cat([self.sample_steps, torch.full((len(new),), step, dtype=torch.int32)])
         self.keys, self.samples, self.sample_steps = all_keys[keep], pool_rows[keep], pool_steps[keep]
+
+    def _positions(self, x):
+        m = self.module
+        out = []
+        for d in (0, 1):
+            size = x.shape[2 + d] + 2 * m.padding[d] - m.dilation[d] * (m.kernel_size[d] - 1) - 1
+            out.append(size // m.stride[d] + 1)
+        return out[0] * out[1]
+
+    def _row_count(self, x):
+        return x.shape[0] * self._positions(x) if self.conv else x.numel() // self.cols
+
+    def _rows(self, x, index):
+        if not self.conv:
+            return x.reshape(-1, self.cols)[index]
+        m = self.module
+        positions = self._positions(x)
+        images, where = index // positions, index % positions
+        needed, slot = self.torch.unique(images, return_inverse=True)
+        patches = self.torch.nn.functional.unfold(x[needed], m.kernel_size, dilation=m.dilation, padding=m.padding,
+                                                  stride=m.stride)  # [len(needed), K, positions]
+        return patches[slot, :, where]
 
     def tensors(self, timesteps):
         missing = (~self.seen).nonzero().flatten().tolist()

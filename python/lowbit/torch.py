@@ -32,7 +32,8 @@ class QuantizedModule:
     def __init__(self, module, calibration, groups_by_step, hooks):
         self.module = module
         self.calibration = calibration  # the file's "lowbit.calibration" entry (None without)
-        self.layers = calibration["layers"] if calibration else []
+        self.layers = list(calibration["layers"]) if calibration else []
+        self.smooth_scales = {}  # layer -> the smooth scale its input is multiplied by
         self._groups_by_step = groups_by_step
         self._group = 0 if len(set(groups_by_step.values())) <= 1 else None
         self._hooks = hooks
@@ -125,7 +126,10 @@ def load_quantized(module, path, strict=True):
                 key = f"{prefix}.{suffix}"
                 return torch.from_numpy(tensors[key].copy()) if key in tensors else None
 
-            hook = _input_hook(torch, handle, name, isinstance(m, torch.nn.Conv2d), param("smooth_scale"),
+            smooth = param("smooth_scale")
+            if smooth is not None:
+                handle.smooth_scales[name] = smooth
+            hook = _input_hook(torch, handle, name, isinstance(m, torch.nn.Conv2d), smooth,
                                param("act_scale") if bits else None, param("act_zero") if bits else None, bits)
             handle._hooks.append(m.register_forward_pre_hook(hook))
     return handle

@@ -166,6 +166,13 @@ void layer_forward(Step& s, std::size_t layer) {
             }
         });
     }
+    if (!L.o_smooth.empty()) {
+        s.per_token([&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                for (int64_t j = 0; j < q_dim; ++j) b.attn[t * q_dim + j] *= L.o_smooth[static_cast<std::size_t>(j)];
+            }
+        });
+    }
     multiply(s, {{&L.o, b.h.data(), d}}, b.attn.data(), q_dim);
 
     // residual, then the feed-forward norm
@@ -188,6 +195,11 @@ void layer_forward(Step& s, std::size_t layer) {
         if (h.sub_norms) {
             for (int64_t t = t0; t < t1; ++t) {
                 rms_norm(gate + t * ff, L.ffn_sub_norm.data(), ff, h.rms_eps, gate + t * ff);
+            }
+        }
+        if (!L.down_smooth.empty()) {
+            for (int64_t t = t0; t < t1; ++t) {
+                for (int64_t j = 0; j < ff; ++j) gate[t * ff + j] *= L.down_smooth[static_cast<std::size_t>(j)];
             }
         }
     });

@@ -155,6 +155,27 @@ float optional_scale(const GgufFile& file, const std::string& name) {
     return v[0];
 }
 
+// `<prefix>.smooth_scale` of a matrix with n columns (calibration's channel scaling: the
+// matrix expects its input multiplied by it), or empty when the file has none.
+std::vector<float> smooth_scale(const GgufFile& file, const std::string& weight, int64_t n) {
+    const std::string name = weight.substr(0, weight.size() - 7) + ".smooth_scale";
+    return file.find_tensor(name) != nullptr ? vector_f32(file, name, n) : std::vector<float>{};
+}
+
+// The one smooth scale of the matrices that read a norm's output, folded into the norm's
+// weight; they must all have it, and the same.
+void fold_smooth_scale(const GgufFile& file, std::initializer_list<const Linear*> readers, std::vector<float>& norm) {
+    const std::vector<float> first = smooth_scale(file, (*readers.begin())->name, static_cast<int64_t>(norm.size()));
+    for (const Linear* l : readers) {
+        if (smooth_scale(file, l->name, static_cast<int64_t>(norm.size())) != first) {
+            fail_as(ErrorCode::bad_file, file.source(), ": the matrices that read one norm (", (*readers.begin())->name,
+                    ", ", l->name, ") must carry the same smooth_scale, or none (lowbit quantize --calib gives "
+                    "layers that share an input one scaling)");
+        }
+    }
+    for (std::size_t j = 0; j < first.size(); ++j) norm[j] *= first[j];
+}
+
 }  // namespace
 
 void Model::read_tensors() {
@@ -196,6 +217,10 @@ void Model::read_tensors() {
         for (Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
             l->output_scale = optional_scale(file_, l->name.substr(0, l->name.size() - 7) + ".scale");
         }
+        fold_smooth_scale(file_, {&L.q, &L.k, &L.v}, L.attn_norm);
+        fold_smooth_scale(file_, {&L.gate, &L.up}, L.ffn_norm);
+        L.o_smooth = smooth_scale(file_, L.o.name, q_dim);
+        L.down_smooth = smooth_scale(file_, L.down.name, h.n_ff);
     }
 }
 
