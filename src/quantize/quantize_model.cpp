@@ -104,6 +104,10 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     for (const SourceTensor& t : tensors) {
         Planned x{policy.plan(t.name, t.ne), {}, {}, 0};
         if (calibration && calibration->is_added(planned.size())) x.plan = TensorPlan{true, {}};
+        if (calibration && calibration->layer_of(planned.size()) != nullptr && x.plan.keep) {
+            fail_as(ErrorCode::bad_argument, t.where(), ": the calibration statistics cover it, but it is stored as it "
+                    "is (a vector, or --keep); quantize it, or leave its layer out of the statistics (weight_name)");
+        }
         const bool is_float = t.weight.type != nullptr &&
                               (t.weight.type->id == TypeId::F32 || t.weight.type->id == TypeId::F16 ||
                                t.weight.type->id == TypeId::BF16);
@@ -150,6 +154,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     if (o.mode == Mode::batch) {
         loaded.reserve(tensors.size());
         for (SourceTensor& t : tensors) {
+            if (t.file_bytes.empty()) continue;  // calibration's tensors: in memory, filled as layers are done
             loaded.emplace_back(t.data.begin(), t.data.end());
             t.data = loaded.back();
             t.weight.view.data = loaded.back().data();

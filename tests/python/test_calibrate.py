@@ -278,6 +278,21 @@ def test_the_cli_writes_the_same_file(net, tmp_path, cli):
                     "--time-groups", "4", "--time-split", "dp", "--smooth-alpha", "auto", "--act-bits", "6"],
                    check=True, capture_output=True)
     assert a.read_bytes() == b.read_bytes()
+    # batch mode, and the spool a quality threshold needs, write the same calibration tensors
+    c, d = tmp_path / "c.gguf", tmp_path / "d.gguf"
+    quantize(weights, stats, c, time_groups=4, time_split="dp", smooth_alpha="auto", act_bits=6, mode="batch")
+    assert c.read_bytes() == a.read_bytes()
+    quantize(weights, stats, d, time_groups=4, time_split="dp", smooth_alpha="auto", act_bits=6, min_cosine=0.01)
+    qa, qd = lowbit.read_tensors(a)[0], lowbit.read_tensors(d)[0]
+    for name in qa:
+        if name.endswith(("act_scale", "act_zero", "smooth_scale")) or name == "timestep_groups":
+            np.testing.assert_array_equal(qa[name], qd[name], err_msg=name)
+
+
+def test_a_kept_tensor_with_statistics_is_an_error(net, tmp_path):
+    _model, weights, stats, _inputs, _seen = net
+    with pytest.raises(lowbit.ArgumentError, match="statistics cover it, but it is stored as it is"):
+        quantize(weights, stats, tmp_path / "o.gguf", keep=["fc1"])
 
 
 def write_stats(path, layers, steps=1, given=False, **overrides):
