@@ -21,7 +21,7 @@ packages=(
   python3 python3-matplotlib python3-numpy
   # calibration (lowbit.calibrate, lowbit.torch) and its tests, the tiny DDPM and the digit
   # classifier (tools/train_tiny_ddpm.py, the digits of load_digits ship with scikit-learn)
-  python3-torch python3-sklearn
+  python3-torch python3-sklearn python3-scipy
   libopenblas0-pthread  # else torch links the reference BLAS: its linear layers run 10-50x slower
   # the LLM side of the calibration evaluation runs tools/train_tiny_llama.py's PyTorch model
   python3-regex
