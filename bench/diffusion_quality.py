@@ -51,8 +51,8 @@ ACTIVATIONS = {  # name -> lowbit quantize calibration options
     "dp G=10 + equalization": ["--time-groups", "10", "--time-split", "dp", "--smooth-alpha", "auto"],
 }
 # sampling costs T forward passes of every image: only these configurations are sampled
-SAMPLED = {("W8A8", "one range"), ("W8A8", "dp G=10 + equalization"), ("W4A8", "one range"),
-           ("W4A8", "dp G=10"), ("W4A8", "dp G=10 + equalization")}
+SAMPLED = {("W8A8", "dp G=10 + equalization"), ("W4A8", "one range"), ("W4A8", "dp G=10"),
+           ("W4A8", "dp G=10 + equalization")}
 FAST = [("W4A8", "one range"), ("W4A8", "dp G=4"), ("W4A8", "dp G=4 + equalization")]
 ACTIVATIONS["dp G=4 + equalization"] = ["--time-groups", "4", "--time-split", "dp", "--smooth-alpha", "auto"]
 

@@ -16,16 +16,9 @@ import os
 import numpy as np
 
 from . import _lowbit
+from ._pytorch import require_torch
 
 FORMAT = "lowbit.calibration/1"
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - depends on the machine
-        raise ImportError("lowbit.calibrate needs PyTorch (Debian: python3-torch)") from e
-    return torch
 
 
 class _LayerRecord:
@@ -162,7 +155,7 @@ def collect(module, run, timesteps=None, layers=None, sample_rows=256, path="cal
     Every hooked layer must run at every timestep; NaN or infinite inputs are an error naming
     the layer. The file is complete or absent (written to a temporary name, then renamed).
     """
-    torch = _torch()
+    torch = require_torch("lowbit.calibrate")
     if layers is None:
         layers = (torch.nn.Linear, torch.nn.Conv2d)
     if not isinstance(sample_rows, int) or sample_rows < 0:

@@ -15,14 +15,7 @@ import json
 import numpy as np
 
 from . import _lowbit
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - depends on the machine
-        raise ImportError("lowbit.torch needs PyTorch (Debian: python3-torch)") from e
-    return torch
+from ._pytorch import require_torch
 
 
 class QuantizedModule:
@@ -94,7 +87,7 @@ def load_quantized(module, path, strict=True):
     lacks or a shape that disagrees is an error naming it. The layers listed in the file's
     calibration get an input hook (smooth scale, activation fake-quantization).
     """
-    torch = _torch()
+    torch = require_torch("lowbit.torch")
     tensors, _types, metadata = _lowbit.read_tensors(path)
     calibration = json.loads(metadata["lowbit.calibration"]) if "lowbit.calibration" in metadata else None
     state = module.state_dict()
