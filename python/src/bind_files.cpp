@@ -18,10 +18,6 @@ using namespace py::literals;
 namespace lowbit::python {
 namespace {
 
-std::string fspath(const py::object& path) {
-    return py::module_::import("os").attr("fspath")(path).cast<std::string>();
-}
-
 py::tuple read_tensors(const py::object& path) {
     const std::string p = fspath(path);
     quantize::FloatTensors read;

@@ -197,7 +197,7 @@ class PyModel {
 public:
     PyModel(const py::object& path, const py::object& threads, const py::object& ctx, const py::object& head_type) {
         auto state = std::make_shared<ModelState>();
-        state->path = py::module_::import("os").attr("fspath")(path).cast<std::string>();
+        state->path = fspath(path);
         const int n = thread_count_argument(threads);
         llm::LoadOptions options;
         if (!head_type.is_none()) {

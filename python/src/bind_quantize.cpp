@@ -24,10 +24,6 @@ namespace {
 
 py::object json_loads(const std::string& text) { return py::module_::import("json").attr("loads")(text); }
 
-std::string fspath(const py::object& path) {
-    return py::module_::import("os").attr("fspath")(path).cast<std::string>();
-}
-
 std::vector<std::string> string_list(const py::object& value, const char* arg) {
     if (value.is_none()) return {};
     if (py::isinstance<py::str>(value)) return {value.cast<std::string>()};

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include <memory>
+#include <string>
 
 namespace lowbit {
 class ThreadPool;
@@ -19,6 +20,11 @@ void bind_files(pybind11::module_& m);     // read_tensors, write_safetensors
 // The pool the array functions run on (lowbit.set_threads): held by each call, so that
 // replacing it never pulls it from under a running call.
 std::shared_ptr<ThreadPool> shared_pool();
+
+// os.fspath(path): a str or a path-like object as a path string (TypeError otherwise).
+inline std::string fspath(const pybind11::object& path) {
+    return pybind11::module_::import("os").attr("fspath")(path).cast<std::string>();
+}
 
 // threads=None -> every CPU this process may use; otherwise 1..1024 (ValueError naming `arg`).
 int thread_count_argument(const pybind11::object& threads, const char* arg = "threads");

@@ -55,13 +55,6 @@ std::string LayerStats::prefix() const {
     return weight.ends_with(suffix) ? weight.substr(0, weight.size() - suffix.size()) : weight;
 }
 
-const LayerStats* Calibration::for_weight(const std::string& tensor) const {
-    for (const LayerStats& l : layers) {
-        if (l.weight == tensor) return &l;
-    }
-    return nullptr;
-}
-
 Calibration read_calibration(const std::filesystem::path& path) {
     const SafeTensorsFile file = SafeTensorsFile::open(path);
     Calibration c;

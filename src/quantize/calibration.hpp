@@ -37,8 +37,6 @@ struct Calibration {
     std::vector<LayerStats> layers;
 
     int64_t steps() const { return static_cast<int64_t>(timesteps.size()); }
-    // The statistics of the layer whose weight tensor is `tensor`, or nullptr.
-    const LayerStats* for_weight(const std::string& tensor) const;
 };
 
 // Throws lowbit::Error (bad_file) naming the file, layer and field: a missing or misshapen

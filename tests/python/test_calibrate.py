@@ -182,7 +182,6 @@ def test_activation_parameters_and_smooth_scales_match_numpy(net, tmp_path):
     assert cal["act_bits"] == 8 and cal["time_groups"] == 3 and sorted(cal["layers"]) == ["conv", "fc1", "fc2"]
     groups = [t * 3 // STEPS for t in range(STEPS)]
     np.testing.assert_array_equal(q["timestep_groups"], [np.arange(STEPS), groups])
-    source = {k: v.detach().numpy() for k, v in Net().state_dict().items()}
     w_file, _ = read_safetensors(weights)
     for layer in ("conv", "fc1", "fc2"):
         w = w_file[f"{layer}.weight"].reshape(w_file[f"{layer}.weight"].shape[0], -1)
@@ -202,7 +201,6 @@ def test_activation_parameters_and_smooth_scales_match_numpy(net, tmp_path):
             scale, zero = act_params(float(lo[idx].min()), float(hi[idx].max()), 8)
             assert q[f"{layer}.act_scale"][g] == pytest.approx(scale, rel=1e-6)
             assert q[f"{layer}.act_zero"][g] == zero
-    del source
 
 
 @pytest.mark.parametrize("method", [{"awq": True}, {"smooth_alpha": "auto"}])
