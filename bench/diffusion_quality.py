@@ -261,30 +261,31 @@ def chart(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    rows = [r for r in results["table"] if r["weights"] != "FP32"]
-    labels = [f"{r['weights']}\n{r['activations']}".replace(" + ", "\n+ ") for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [1, 1.2]})
+    rows = [r for r in results["table"] if r["weights"] != "FP32"][::-1]  # top to bottom as in the table
+    labels = [f"{r['weights']} {r['activations']}" for r in rows]
     med = [r["eps_mse"]["median"] for r in rows]
     err = [[r["eps_mse"]["median"] - r["eps_mse"]["min"] for r in rows],
            [r["eps_mse"]["max"] - r["eps_mse"]["median"] for r in rows]]
     colors = ["#4c72b0" if r["weights"] == "W8A8" else "#dd8452" for r in rows]
-    left.bar(range(len(rows)), med, yerr=err, color=colors, capsize=3)
-    left.set_xticks(range(len(rows)), labels, fontsize=7)
-    left.set_yscale("log")
-    left.set_ylabel("eps-prediction MSE vs FP32 (median, min-max over seeds)")
-    left.set_title("tiny-ddpm: quantized noise prediction")
-    # activation error across timesteps, one layer, W4A8, first seed
+    left.barh(range(len(rows)), med, xerr=err, color=colors, capsize=3)
+    left.set_yticks(range(len(rows)), labels, fontsize=8)
+    left.set_xscale("log")
+    left.set_xlabel(f"eps-prediction MSE vs FP32 (median, min-max over {len(results['seeds'])} seeds)")
+    left.set_title("tiny-ddpm: quantized noise prediction (lower is better)")
+    # activation error across timesteps, mean over the layers, W4A8, first seed
     seed = results["seeds"][0]
     runs = [r for r in results["runs"] if r["seed"] == seed and r["weights"] == "W4A8"]
-    layer = "time_mlp.0" if "time_mlp.0" in runs[0]["act_error_by_step"] else next(iter(runs[0]["act_error_by_step"]))
-    for r in runs:
-        ys = r["act_error_by_step"][layer]
-        right.plot(range(len(ys)), ys, label=r["activations"])
+    styles = ["-", "--", "-.", ":"]
+    for i, r in enumerate(runs):
+        per_layer = list(r["act_error_by_step"].values())
+        ys = [sum(v[t] for v in per_layer) / len(per_layer) for t in range(len(per_layer[0]))]
+        right.plot(range(len(ys)), ys, styles[i % len(styles)], label=r["activations"], linewidth=1.4)
     right.set_yscale("log")
     right.set_xlabel("timestep t")
-    right.set_ylabel(f"relative activation error of '{layer}'")
+    right.set_ylabel("relative activation error, mean over the layers")
     right.set_title(f"8-bit activations across timesteps (W4A8, seed {seed})")
-    right.legend(fontsize=7)
+    right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

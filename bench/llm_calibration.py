@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Calibration on the bundled float Llama model (models/tiny-llama): held-out perplexity at
-INT4 g128, INT2 g64 and Q4_0 with plain rounding, with AWQ-style scaling (--awq) and with
+INT4 g128, INT2 g64 and Q4_0 with plain rounding, with AWQ (--awq: scaling and clipping) and with
 channel equalization (--smooth-alpha auto), weights only (--act-bits 0: the engine quantizes
 activations per token itself), as `lowbit run` / `lowbit score` execute the files.
 

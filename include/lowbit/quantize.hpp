@@ -100,6 +100,7 @@ struct CalibrationReport {
     double alpha = 0;       // the exponent chosen (smooth, awq)
     double output_error_plain = 0;  // with s = 1
     double output_error = 0;        // with the choice
+    double clip_ratio = 1;  // AWQ: the weight blocks' clamp bound over their max |w|, mean (1: none)
     double act_error_one_range = 0;  // the activations alone, one range for every timestep
     double act_error = 0;            // with the time groups
     int64_t samples = 0;

@@ -140,12 +140,14 @@ struct Evaluator {
         return x;
     }
 
-    // W diag(col_s), encoded as `type` and decoded back.
-    std::vector<float> quantized_weight(const std::vector<float>& col_s) const {
+    // W diag(col_s), clipped to `bound` if given, encoded as `type` and decoded back.
+    std::vector<float> quantized_weight(const std::vector<float>& col_s, const std::vector<float>& bound = {}) const {
         std::vector<float> scaled(w);
-        for (int64_t r = 0; r < rows; ++r) {
-            for (int64_t k = 0; k < stats.cols; ++k) scaled[static_cast<std::size_t>(r * stats.cols + k)] *= col_s[static_cast<std::size_t>(k)];
-        }
+        scale_and_clip(scaled, rows, stats.cols, col_s, bound, type.block_elems);
+        return decoded(scaled);
+    }
+
+    std::vector<float> decoded(const std::vector<float>& scaled) const {
         const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(scaled.data()), scaled.size() * sizeof(float));
         const EncodedArray e = quantize_array(stats.weight, bytes, TypeId::F32, rows, stats.cols, type.id, options, pool);
         std::vector<float> back(scaled.size());
@@ -153,13 +155,68 @@ struct Evaluator {
         return back;
     }
 
-    double output_error(const std::vector<float>& s, bool with_act) const {
+    double output_error(const std::vector<float>& s, bool with_act, const std::vector<float>& bound = {}) const {
         const std::vector<float> col_s = per_column(stats, s);
         const std::vector<ActParams> act = with_act ? act_for(s, groups, group_of_step) : std::vector<ActParams>{};
-        const std::vector<double> y = products(quantized_weight(col_s), inputs(col_s, act, group_of_step));
+        const std::vector<double> y = products(quantized_weight(col_s, bound), inputs(col_s, act, group_of_step));
         double e = 0;
         for (std::size_t i = 0; i < y.size(); ++i) e += (y[i] - reference[i]) * (y[i] - reference[i]);
         return reference_energy > 0 ? e / reference_energy : e;
+    }
+
+    // AWQ's clipping search (weights only, as AWQ does): per row and block of W diag(s), the bound
+    // r max|block|, r = 1, 0.95, .., 0.55, whose encoded block errs least on its share of the
+    // outputs, sum_n ((Q(clamp(w_b)) - w_b) . x_b[n])^2 over the sampled rows divided by s. Blocks
+    // are treated as independent, as in AWQ; `ratio` gets the mean r.
+    std::vector<float> clip_bounds(const std::vector<float>& s, double& ratio) const {
+        const int64_t cols = stats.cols, block = type.block_elems, blocks = (cols + block - 1) / block;
+        const std::vector<float> col_s = per_column(stats, s);
+        std::vector<float> scaled(w);
+        scale_and_clip(scaled, rows, cols, col_s, {}, block);
+        const std::vector<float> x = inputs(col_s, {}, group_of_step);
+        std::vector<float> absmax(static_cast<std::size_t>(rows * blocks), 0);
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t k = 0; k < cols; ++k) {
+                float& m = absmax[static_cast<std::size_t>(r * blocks + k / block)];
+                m = std::max(m, std::fabs(scaled[static_cast<std::size_t>(r * cols + k)]));
+            }
+        }
+        std::vector<float> bound = absmax, trial(absmax.size());
+        std::vector<double> best(absmax.size(), std::numeric_limits<double>::max());
+        std::vector<double> best_ratio(absmax.size(), 1);
+        for (int i = 0; i < 10; ++i) {
+            const double r = 1 - i / 20.0;
+            for (std::size_t b = 0; b < trial.size(); ++b) trial[b] = static_cast<float>(r * absmax[b]);
+            std::vector<float> q(scaled);
+            scale_and_clip(q, rows, cols, {}, trial, block);
+            q = decoded(q);
+            for (std::size_t e = 0; e < q.size(); ++e) q[e] -= scaled[e];
+            pool.parallel_for(rows, 1, [&](int64_t r0, int64_t r1) {
+                std::vector<double> err(static_cast<std::size_t>(blocks));
+                for (int64_t row = r0; row < r1; ++row) {
+                    std::fill(err.begin(), err.end(), 0.0);
+                    const float* d = q.data() + row * cols;
+                    for (int64_t n = 0; n < stats.n_samples; ++n) {
+                        const float* xn = x.data() + n * cols;
+                        for (int64_t b = 0; b < blocks; ++b) {
+                            double dot = 0;
+                            for (int64_t k = b * block; k < std::min(cols, (b + 1) * block); ++k) dot += static_cast<double>(d[k]) * xn[k];
+                            err[static_cast<std::size_t>(b)] += dot * dot;
+                        }
+                    }
+                    for (int64_t b = 0; b < blocks; ++b) {
+                        const std::size_t at = static_cast<std::size_t>(row * blocks + b);
+                        if (err[static_cast<std::size_t>(b)] < best[at]) {
+                            best[at] = err[static_cast<std::size_t>(b)], bound[at] = trial[at], best_ratio[at] = r;
+                        }
+                    }
+                }
+            });
+        }
+        double sum = 0;
+        for (double r : best_ratio) sum += r;
+        ratio = best_ratio.empty() ? 1 : sum / static_cast<double>(best_ratio.size());
+        return bound;
     }
 
     // The activations' own error after dividing by s, with the given grouping.
@@ -178,6 +235,23 @@ struct Evaluator {
 };
 
 }  // namespace
+
+void scale_and_clip(std::vector<float>& w, int64_t rows, int64_t cols, const std::vector<float>& col_s,
+                    const std::vector<float>& bound, int64_t block) {
+    const int64_t blocks = (cols + block - 1) / block;
+    for (int64_t r = 0; r < rows; ++r) {
+        float* row = w.data() + r * cols;
+        if (!col_s.empty()) {
+            for (int64_t k = 0; k < cols; ++k) row[k] *= col_s[static_cast<std::size_t>(k)];
+        }
+        if (!bound.empty()) {
+            for (int64_t k = 0; k < cols; ++k) {
+                const float b = bound[static_cast<std::size_t>(r * blocks + k / block)];
+                row[k] = std::clamp(row[k], -b, b);
+            }
+        }
+    }
+}
 
 std::vector<Range> step_ranges(const LayerStats& stats, const std::vector<float>& s) {
     const std::size_t c = static_cast<std::size_t>(stats.channels), steps = stats.min.size() / c;
@@ -246,6 +320,24 @@ LayerChoice choose_scaling(const std::vector<LayerWeights>& members, const std::
         case ChannelScaling::awq:
             for (int i = 1; i < 20; ++i) consider(awq_factors(act, i / 20.0), "awq", i / 20.0);
             break;
+    }
+    if (cal.scaling == ChannelScaling::awq) {
+        double e = 0, energy = 0, ratio_sum = 0;
+        for (const Evaluator& ev : evs) {
+            double ratio = 1;  // types without block scales are not clipped
+            const bool blocks = !ev.type.ternary && ev.type.block_elems > 1;
+            c.clip_bound.push_back(blocks ? ev.clip_bounds(best, ratio) : std::vector<float>{});
+            ratio_sum += ratio;
+            e += ev.output_error(best, false, c.clip_bound.back()) * (ev.reference_energy > 0 ? ev.reference_energy : 1);
+            energy += ev.reference_energy;
+        }
+        const double clipped = energy > 0 ? e / energy : e;
+        if (clipped < c.report.output_error) {  // per block it can only help; over the whole output, check
+            c.report.output_error = clipped, c.report.clip_ratio = ratio_sum / static_cast<double>(evs.size());
+            if (c.report.method == "plain") c.report.method = "awq", c.report.alpha = 0;
+        } else {
+            c.clip_bound.clear();
+        }
     }
     if (cal.scaling != ChannelScaling::none) {
         c.smooth_scale.resize(best.size());

@@ -26,8 +26,16 @@ struct LayerChoice {
     CalibrationReport report;         // over the group; report.layer names its layers
     std::vector<float> smooth_scale;  // 1/s per input channel (the runtime multiplies the input by it)
     std::vector<float> column_scale;  // s per weight column: quantize W diag(column_scale)
+    // AWQ's clipping, per layer: W diag(s) clamped to +-bound per row and weight block before it
+    // is encoded (rows x blocks; empty: not clipped)
+    std::vector<std::vector<float>> clip_bound;
     std::vector<std::vector<ActParams>> act;  // per layer, per group (empty without activation bits)
 };
+
+// w (rows x cols) times diag(col_s) when given, then each row's blocks of `block` columns
+// clamped to +-bound[row * blocks + b] when `bound` is not empty.
+void scale_and_clip(std::vector<float>& w, int64_t rows, int64_t cols, const std::vector<float>& col_s,
+                    const std::vector<float>& bound, int64_t block);
 
 // Per layer and timestep: the range of its input, after dividing channel j by s[j].
 std::vector<Range> step_ranges(const LayerStats& stats, const std::vector<float>& s);

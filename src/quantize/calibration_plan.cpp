@@ -141,10 +141,10 @@ const SourceTensor& CalibrationPlan::prepare(std::size_t index, const TypeOf& ty
     report.calibration = c.report;
     std::vector<float> w = std::move(group.weights.at(index));
     group.weights.erase(index);
-    if (c.column_scale.empty()) return t;
-    for (int64_t r = 0; r < t.rows; ++r) {
-        for (int64_t j = 0; j < t.cols; ++j) w[static_cast<std::size_t>(r * t.cols + j)] *= c.column_scale[static_cast<std::size_t>(j)];
-    }
+    const std::vector<float> no_clip;
+    const std::vector<float>& clip = c.clip_bound.empty() ? no_clip : c.clip_bound[k];
+    if (c.column_scale.empty() && clip.empty()) return t;
+    scale_and_clip(w, t.rows, t.cols, c.column_scale, clip, types(index)->block_elems);
     scaled_ = std::move(w);
     const WeightType& f32 = weight_type(TypeId::F32);
     scaled_tensor_ = t;

@@ -43,6 +43,7 @@ std::string report_json(const Report& r) {
                                 {"samples", c->samples},
                                 {"output_error_plain", number(c->output_error_plain)},
                                 {"output_error", number(c->output_error)},
+                                {"clip_ratio", number(c->clip_ratio)},
                                 {"act_error_one_range", number(c->act_error_one_range)},
                                 {"act_error", number(c->act_error)}};
         }

@@ -235,6 +235,43 @@ def test_reported_output_errors_recomputed_from_the_file(net, tmp_path, method):
     assert improved >= 1  # the outlier channel of fc2's input is what scaling is for
 
 
+def test_awq_clips_each_block_to_its_best_bound(net, tmp_path):
+    """AWQ's clipping search redone in NumPy: s = absmax^a normalised (max s * min s = 1 over
+    the active channels), then per row and 32-wide
+    block of W diag(s) the bound r max|block| (r = 1, 0.95, .., 0.55) whose quantized block
+    errs least on its share of the outputs, sum_n ((Q(clip(w_b)) - w_b) . (x_n / s)_b)^2."""
+    _model, weights, stats, _inputs, _seen = net
+    st, _ = read_safetensors(stats)
+    out = tmp_path / "q.gguf"
+    report = quantize(weights, stats, out, awq=True)
+    q, types, _ = lowbit.read_tensors(out)
+    c = {t["name"]: t.get("calibration") for t in report["tensors"]}["fc2.weight"]
+    assert c["method"] == "awq"
+    act = st["fc2.absmax"].max(axis=0).astype(np.float64)
+    on = act > 0  # channels never active keep s = 1
+    s = np.where(on, np.power(np.maximum(act, 1e-4), c["alpha"]), 1).astype(np.float32)
+    s[on] = (s[on].astype(np.float64) / np.sqrt(float(s[on].min()) * float(s[on].max()))).astype(np.float32)
+    np.testing.assert_allclose(q["fc2.smooth_scale"], 1 / s, rtol=1e-6)
+    w = read_safetensors(weights)[0]["fc2.weight"]
+    scaled = (w * s[None, :]).astype(np.float32)
+    blocks = scaled.reshape(32, 2, 32)
+    x = (st["fc2.samples"] / s[None, :]).astype(np.float32).reshape(-1, 2, 32).astype(np.float64)
+    absmax = np.abs(blocks).max(axis=2, keepdims=True)
+    best_err = np.full((32, 2), np.inf)
+    best_bound, best_ratio = absmax.copy(), np.ones((32, 2))
+    encode = lambda a: lowbit.dequantize(lowbit.quantize(a.reshape(scaled.shape), type=types["fc2.weight"]))  # noqa: E731
+    for r in 1 - np.arange(10) / 20:
+        bound = (r * absmax.astype(np.float64)).astype(np.float32)
+        d = (encode(np.clip(blocks, -bound, bound)) - scaled).reshape(blocks.shape).astype(np.float64)
+        err = (np.einsum("rbk,nbk->rnb", d, x) ** 2).sum(axis=1)
+        better = err < best_err
+        best_err[better], best_ratio[better] = err[better], r
+        best_bound[better] = bound[better]
+    np.testing.assert_array_equal(q["fc2.weight"], encode(np.clip(blocks, -best_bound, best_bound)))
+    assert c["clip_ratio"] == pytest.approx(best_ratio.mean())
+    assert c["clip_ratio"] < 1  # something was clipped: the test tests the search
+
+
 def test_time_groups_lower_the_activation_error(net):
     _model, weights, stats, _inputs, _seen = net
     report = quantize(weights, stats, None, dry_run=True, time_groups=4, time_split="dp")

@@ -80,10 +80,12 @@ def test_llm_perplexity_table_bounds(tmp_path, cli):
     f16 = r["f16"]
     for (config, method), value in ppl.items():
         bound = {"INT4 g128": 1.02, "Q4_0": 1.02, "INT2 g64": 1.25}[config]
-        assert f16 < value < f16 * bound, (config, method, value, f16)
-    # at 2 bits AWQ-style scaling lowers the perplexity (113.0 against 113.6 when measured); at 4
-    # bits the difference is within the seeds' spread (docs/QUANTIZE.md)
-    assert ppl[("INT2 g64", "awq")] < ppl[("INT2 g64", "plain")]
+        # on 8,192 tokens a 4-bit file can score a hair under F16 (Q4_0 AWQ 97.53 against 97.55)
+        assert f16 * 0.995 < value < f16 * bound, (config, method, value, f16)
+    # AWQ (scaling and clipping) lowers the perplexity: INT2 101.4 against plain's 113.6 when
+    # measured, INT4 97.71 against 97.88
+    assert ppl[("INT2 g64", "awq")] < 0.95 * ppl[("INT2 g64", "plain")]
+    assert ppl[("INT4 g128", "awq")] < ppl[("INT4 g128", "plain")]
 
 
 def test_time_aware_w4a8_tracks_fp32_closer(cli):

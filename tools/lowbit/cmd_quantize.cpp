@@ -154,8 +154,9 @@ void add_quantize_command(CLI::App& app) {
                                    "sampled rows (writes <layer>.smooth_scale)")
                        ->needs(calib);
     cmd->add_flag("--awq", o->awq,
-                  "With --calib: AWQ-style scaling, per layer the s = absmax^a (a in 0.05..0.95) with the least "
-                  "weight-quantization output error on the sampled rows (writes <layer>.smooth_scale)")
+                  "With --calib: AWQ, per layer the s = absmax^a (a in 0.05..0.95) with the least "
+                  "weight-quantization output error on the sampled rows (writes <layer>.smooth_scale), then "
+                  "per weight block the clipping bound (0.55..1 of its max) with the least error")
         ->needs(calib)
         ->excludes(smooth);
     cmd->add_option("--report", o->report, "Write the per-tensor report as JSON (lowbit.quantize-report/1)");
