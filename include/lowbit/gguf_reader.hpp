@@ -6,6 +6,12 @@
 // Error whose message names the file and the field or tensor. Tensor data stays in the
 // mapping; nothing is copied.
 //
+// A split set (llama.cpp's gguf-split convention: NAME-00001-of-0000N.gguf, ..., each a GGUF
+// with split.no (u16, 0-based), split.count (u16) and split.tensors.count (i32, the set's
+// total); the model's metadata only in the first) opens from its first file as one model: the
+// other files are found by name, their split.no and the tensor total checked, and their tensors
+// join the first's in order. Opening another file of a set is an error naming the first.
+//
 // Shapes: `ne` is as stored, ne[0] the row length. As a matrix a tensor has cols = ne[0] and
 // rows = the product of the other dimensions (1 for a vector).
 #pragma once
@@ -31,6 +37,12 @@ inline constexpr uint32_t kGgufDefaultAlignment = 32;
 // reads versions up to this one.
 inline constexpr uint32_t kLowbitFormatVersion = 1;
 inline constexpr std::string_view kLowbitFormatVersionKey = "lowbit.format_version";
+// llama.cpp's split sets (gguf-split)
+inline constexpr std::string_view kSplitNoKey = "split.no";
+inline constexpr std::string_view kSplitCountKey = "split.count";
+inline constexpr std::string_view kSplitTensorsCountKey = "split.tensors.count";
+// PREFIX-0000{no+1}-of-0000{count}.gguf, as llama.cpp's llama_split_path (`no` from 0).
+std::string gguf_split_path(std::string_view prefix, uint64_t no, uint64_t count);
 
 struct GgufTensor {
     std::string name;
@@ -38,7 +50,8 @@ struct GgufTensor {
     uint32_t type_id = 0;
     const GgufTensorType* type = nullptr;  // never null in a parsed file
     uint64_t offset = 0;                   // from the start of the data section, as stored
-    uint64_t file_offset = 0;              // from the start of the file
+    uint64_t file_offset = 0;              // from the start of its file
+    uint32_t split = 0;                    // the file of a split set that holds it (0: the first)
     uint64_t bytes = 0;
     int64_t rows = 0;
     int64_t cols = 0;
@@ -55,8 +68,12 @@ public:
     uint32_t version() const { return version_; }
     uint32_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }  // start of the data section
-    uint64_t file_size() const { return file_->size(); }
-    std::span<const uint8_t> bytes() const { return file_->bytes(); }  // the whole mapping
+    uint64_t file_size() const;  // of every file of a split set
+    std::span<const uint8_t> bytes() const { return file_->bytes(); }  // the whole mapping (of the first file)
+    // The files of a split set, in order (one name for a single file).
+    std::vector<std::string> split_sources() const;
+    // The whole mapping of the file that holds `t`.
+    std::span<const uint8_t> file_bytes(const GgufTensor& t) const { return splits_[t.split]->bytes(); }
     const Metadata& metadata() const { return metadata_; }
     // `general.architecture`, or empty when the file has none.
     std::string_view architecture() const;
@@ -72,7 +89,10 @@ public:
 private:
     explicit GgufFile(std::shared_ptr<const MappedFile> file);
 
+    void join_splits(const std::filesystem::path& first);
+
     std::shared_ptr<const MappedFile> file_;
+    std::vector<std::shared_ptr<const MappedFile>> splits_;  // splits_[0] is file_
     uint32_t version_ = 0;
     uint32_t alignment_ = kGgufDefaultAlignment;
     uint64_t data_offset_ = 0;

@@ -89,6 +89,7 @@ struct Options {
     std::optional<uint64_t> max_memory;  // bytes the plan may use for its largest work item
     const std::atomic<bool>* cancel = nullptr;  // set from anywhere: stop at the next row chunk
     std::optional<CalibrationOptions> calibration;
+    int shards = 1;  // > 1: a GGUF split set OUTPUT-0000i-of-0000N.gguf (llama.cpp's gguf-split convention)
 };
 
 // What calibration chose for one layer, with the output error it measured on the sampled input
@@ -133,7 +134,8 @@ struct Report {
     std::string output;
     std::vector<TensorReport> tensors;  // in file order
     uint64_t input_bytes = 0;           // the files' sizes (the output's 0 in a dry run)
-    uint64_t output_bytes = 0;
+    uint64_t output_bytes = 0;          // of every file written
+    std::size_t output_files = 1;       // a split set's file count (`output` is its first)
     double bits_per_weight = 0;  // written tensor bytes * 8 / elements, over all tensors
     double seconds = 0;
     int threads = 1;

@@ -33,6 +33,7 @@ struct Request {
     std::string max_memory;  // "512M", "2G", "1.5GiB", "800000000"; "": no limit
     std::string mode = "streaming";    // streaming, batch
     std::string ternarize = "absmean";  // absmean, none
+    int shards = 1;                     // a GGUF split set of this many files
     // calibration (docs/QUANTIZE.md): the rest apply only with `calib`
     std::string calib;                   // statistics from lowbit.calibrate.collect
     std::optional<int> act_bits;         // 0: no activation parameters; unset: 8

@@ -72,7 +72,7 @@ def quantize_model(src: PathLike, dst: Optional[PathLike] = None, *, type: Optio
                    bits: Union[int, str, None] = ..., group_size: Optional[int] = ..., asym: bool = ...,
                    symmetric: Optional[bool] = ..., profile: str = ..., keep: Union[str, Sequence[str], None] = ...,
                    tensor_types: Union[str, Sequence[str], None] = ..., min_cosine: Optional[float] = ...,
-                   nan: str = ..., strict: bool = ..., dry_run: bool = ..., max_memory: Union[str, int, None] = ...,
+                   nan: str = ..., strict: bool = ..., dry_run: bool = ..., max_memory: Union[str, int, None] = ..., shards: int = ...,
                    mode: str = ..., ternarize: str = ..., out_format: Optional[str] = ...,
                    threads: Optional[int] = ..., report: Optional[PathLike] = ...,
                    progress: Optional[Callable[[str, float], Any]] = ..., calib: Optional[PathLike] = ...,

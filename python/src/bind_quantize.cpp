@@ -59,6 +59,7 @@ py::dict quantize_model(const py::object& src, const py::object& dst, const py::
         else if (key == "dry_run") request.dry_run = v.cast<bool>();
         else if (key == "max_memory") request.max_memory = v.is_none() ? "" : std::string(py::str(v));
         else if (key == "mode") request.mode = v.cast<std::string>();
+        else if (key == "shards") request.shards = v.cast<int>();
         else if (key == "ternarize") request.ternarize = v.cast<std::string>();
         else if (key == "calib") request.calib = v.is_none() ? "" : fspath(v);
         else if (key == "act_bits") request.act_bits = v.is_none() ? std::nullopt : std::optional<int>(v.cast<int>());
@@ -147,7 +148,7 @@ void bind_quantize(py::module_& m) {
           "Quantizes a model file or folder as `lowbit quantize SRC DST` does (the same bytes for the same "
           "options) and returns its report (lowbit.quantize-report/1) as a dict. Options, as the CLI's flags: "
           "type, bits, group_size, asym (or symmetric), profile, keep, tensor_types, min_cosine, nan, strict, "
-          "dry_run, max_memory, mode, ternarize, out_format, threads, report (a path for the JSON), and "
+          "dry_run, max_memory, mode, shards, ternarize, out_format, threads, report (a path for the JSON), and "
           "progress=callable(message, fraction), called after each tensor.");
     m.def("inspect", &inspect, "path"_a, "tensors"_a = true,
           "Describes a model (GGUF, SafeTensors, a shard index, a Hugging Face folder) as `lowbit inspect --json`.");

@@ -3,7 +3,9 @@
 #include "lowbit/gguf_reader.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "byte_reader.hpp"
@@ -304,9 +306,88 @@ std::string range_text(uint64_t begin, uint64_t end) {
 
 }  // namespace
 
-GgufFile::GgufFile(std::shared_ptr<const MappedFile> file) : file_(std::move(file)), metadata_(file_->name()) {}
+GgufFile::GgufFile(std::shared_ptr<const MappedFile> file)
+    : file_(std::move(file)), splits_{file_}, metadata_(file_->name()) {}
 
-GgufFile GgufFile::open(const std::filesystem::path& path) { return parse(MappedFile::open(path)); }
+GgufFile GgufFile::open(const std::filesystem::path& path) {
+    GgufFile g = parse(MappedFile::open(path));
+    if (g.metadata_.find(kSplitCountKey) != nullptr) g.join_splits(path);
+    return g;
+}
+
+namespace {
+
+uint64_t split_key(const Metadata& md, const std::string& file, std::string_view key) {
+    const MetaValue* v = md.find(key);
+    const std::optional<uint64_t> n = v != nullptr ? v->to_uint() : std::nullopt;
+    if (!n) fail_as(ErrorCode::bad_file, file, ": split set: metadata '", key, "' is missing or not an unsigned integer");
+    return *n;
+}
+
+std::string split_suffix(uint64_t no, uint64_t count) { return gguf_split_path("", no, count); }
+
+}  // namespace
+
+std::string gguf_split_path(std::string_view prefix, uint64_t no, uint64_t count) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "-%05llu-of-%05llu.gguf", static_cast<unsigned long long>(no + 1),
+                  static_cast<unsigned long long>(count));
+    return std::string(prefix) + buf;
+}
+
+void GgufFile::join_splits(const std::filesystem::path& first) {
+    const std::string& src = file_->name();
+    const uint64_t count = split_key(metadata_, src, kSplitCountKey);
+    if (count <= 1) return;  // a set of one is a plain file
+    if (count > 99999) fail_as(ErrorCode::bad_file, src, ": split set: split.count ", count, " is out of range");
+    const uint64_t no = split_key(metadata_, src, kSplitNoKey);
+    const std::string name = first.string();
+    const std::string own = split_suffix(no, count);
+    if (name.size() <= own.size() || name.compare(name.size() - own.size(), own.size(), own) != 0) {
+        fail_as(ErrorCode::bad_file, src, ": split set: file ", no + 1, " of ", count, " must be named PREFIX", own);
+    }
+    const std::string prefix = name.substr(0, name.size() - own.size());
+    if (no != 0) {
+        fail_as(ErrorCode::bad_file, src, ": file ", no + 1, " of a split set of ", count, ": open the first, ", prefix,
+                split_suffix(0, count));
+    }
+    for (uint64_t i = 1; i < count; ++i) {
+        const std::string path = prefix + split_suffix(i, count);
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec)) {
+            fail_as(ErrorCode::io, src, ": split set of ", count, ": file ", i + 1, " (", path, ") is missing");
+        }
+        GgufFile part = parse(MappedFile::open(path));
+        const uint64_t part_no = split_key(part.metadata_, path, kSplitNoKey);
+        if (part_no != i) fail_as(ErrorCode::bad_file, path, ": split.no is ", part_no, ", expected ", i, " (its name)");
+        for (GgufTensor& t : part.tensors_) {
+            if (by_name_.count(t.name) != 0) {
+                fail_as(ErrorCode::bad_file, path, ": tensor '", t.name, "' is also in an earlier file of the split set");
+            }
+            t.split = static_cast<uint32_t>(splits_.size());
+            by_name_.emplace(t.name, tensors_.size());
+            tensors_.push_back(std::move(t));
+        }
+        splits_.push_back(part.file_);
+    }
+    const uint64_t total = split_key(metadata_, src, kSplitTensorsCountKey);
+    if (total != tensors_.size()) {
+        fail_as(ErrorCode::bad_file, src, ": split set: split.tensors.count is ", total, " but its ", count, " files hold ",
+                tensors_.size(), " tensors");
+    }
+}
+
+uint64_t GgufFile::file_size() const {
+    uint64_t n = 0;
+    for (const auto& f : splits_) n += f->size();
+    return n;
+}
+
+std::vector<std::string> GgufFile::split_sources() const {
+    std::vector<std::string> names;
+    for (const auto& f : splits_) names.push_back(f->name());
+    return names;
+}
 
 GgufFile GgufFile::parse(std::shared_ptr<const MappedFile> file) {
     GgufFile g(std::move(file));
@@ -391,7 +472,7 @@ const GgufTensor& GgufFile::tensor(std::string_view name) const {
 }
 
 std::span<const uint8_t> GgufFile::tensor_data(const GgufTensor& t) const {
-    return file_->bytes().subspan(t.file_offset, t.bytes);
+    return splits_[t.split]->bytes().subspan(t.file_offset, t.bytes);
 }
 
 TensorWeight GgufFile::weight(const GgufTensor& t) const {

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "lowbit/error.hpp"
+#include "lowbit/gguf_reader.hpp"
 #include "lowbit/gguf_writer.hpp"
 #include "lowbit/safetensors_writer.hpp"
 #include "lowbit/version.hpp"
@@ -39,27 +41,44 @@ std::optional<uint32_t> llama_file_type(TypeId t) {
     }
 }
 
+// The source's metadata as the output carries it (a split set's own keys left out).
+void copy_gguf_metadata(Metadata& md, const TensorSource& source, TypeId file_type_of) {
+    for (const auto& [key, value] : source.metadata().entries()) {
+        if (key != kLowbitFormatVersionKey && key != kSplitNoKey && key != kSplitCountKey && key != kSplitTensorsCountKey) {
+            md.set(key, value);
+        }
+    }
+    md.erase("general.file_type");
+    if (const auto ft = llama_file_type(file_type_of)) md.set("general.file_type", MetaValue(*ft));
+    md.set("general.quantization_version", MetaValue(uint32_t{2}));
+    md.set("general.quantized_by", MetaValue(std::string("lowbit ") + std::string(version())));
+}
+
+struct GgufTensorDecl {
+    uint32_t type_id;
+    std::vector<int64_t> ne;
+};
+
+GgufTensorDecl gguf_decl(const SourceTensor& t, const WeightType* type) {
+    if (type == nullptr && t.weight.type == nullptr && !t.from_gguf) {
+        fail_as(ErrorCode::unsupported, t.where(), ": dtype ", t.type_name,
+                " has no GGUF type lowbit writes (F32, F16 and BF16 do)");
+    }
+    // a quantized tensor of rank > 2 is stored as the matrix it was quantized as
+    const bool as_matrix = type != nullptr && t.ne.size() > 2;
+    return {type != nullptr ? static_cast<uint32_t>(type->id) : t.gguf_type_id,
+            as_matrix ? std::vector<int64_t>{t.cols, t.rows} : t.ne};
+}
+
 class GgufOutput final : public OutputFile {
 public:
-    GgufOutput(const std::filesystem::path& path, const TensorSource& source, TypeId file_type_of) : w_(path) {
-        Metadata& md = w_.metadata();
-        for (const auto& [key, value] : source.metadata().entries()) {
-            if (key != kLowbitFormatVersionKey) md.set(key, value);
-        }
-        md.erase("general.file_type");
-        if (const auto ft = llama_file_type(file_type_of)) md.set("general.file_type", MetaValue(*ft));
-        md.set("general.quantization_version", MetaValue(uint32_t{2}));
-        md.set("general.quantized_by", MetaValue(std::string("lowbit ") + std::string(version())));
+    GgufOutput(const std::filesystem::path& path, const TensorSource& source, TypeId file_type_of)
+        : w_(path), path_(path) {
+        copy_gguf_metadata(w_.metadata(), source, file_type_of);
     }
     void declare(const SourceTensor& t, const WeightType* type) override {
-        if (type == nullptr && t.weight.type == nullptr && !t.from_gguf) {
-            fail_as(ErrorCode::unsupported, t.where(), ": dtype ", t.type_name,
-                    " has no GGUF type lowbit writes (F32, F16 and BF16 do)");
-        }
-        // a quantized tensor of rank > 2 is stored as the matrix it was quantized as
-        const bool as_matrix = type != nullptr && t.ne.size() > 2;
-        w_.add_tensor(t.name, type != nullptr ? static_cast<uint32_t>(type->id) : t.gguf_type_id,
-                      as_matrix ? std::vector<int64_t>{t.cols, t.rows} : t.ne);
+        GgufTensorDecl d = gguf_decl(t, type);
+        w_.add_tensor(t.name, d.type_id, std::move(d.ne));
     }
     void begin_tensor(const SourceTensor& t) override { w_.begin_tensor(t.name); }
     void write(std::span<const uint8_t> bytes) override { w_.write(bytes); }
@@ -75,9 +94,121 @@ public:
     void set_metadata(const std::string& key, const std::string& value) override {
         w_.metadata().set(key, MetaValue(value));
     }
+    std::vector<std::filesystem::path> files() const override { return {path_}; }
 
 private:
     GgufWriter w_;
+    std::filesystem::path path_;
+};
+
+// A split set in llama.cpp's convention: PREFIX-0000i-of-0000N.gguf, the tensors in declaration
+// order cut into N contiguous runs of about equal bytes (none empty), the model's metadata in
+// the first file, split.no / split.count / split.tensors.count in every one. The files are
+// opened when the first tensor is written (the cut needs every declaration) and renamed into
+// place one after another by finish(); if one fails, the ones already renamed are removed.
+class GgufSplitOutput final : public OutputFile {
+public:
+    GgufSplitOutput(const std::filesystem::path& path, const TensorSource& source, TypeId file_type_of, int count)
+        : count_(count) {
+        copy_gguf_metadata(metadata_, source, file_type_of);
+        metadata_.erase("general.alignment");  // every file of a set is laid out at GGUF's default, as gguf-split does
+        std::string prefix = path.string();
+        if (prefix.size() > 5 && prefix.compare(prefix.size() - 5, 5, ".gguf") == 0) prefix.resize(prefix.size() - 5);
+        for (int i = 0; i < count; ++i) paths_.push_back(gguf_split_path(prefix, i, count));
+    }
+    ~GgufSplitOutput() override {
+        if (!finished_) {
+            for (const std::filesystem::path& p : renamed_) {
+                std::error_code ec;
+                std::filesystem::remove(p, ec);
+            }
+        }
+    }
+    void declare(const SourceTensor& t, const WeightType* type) override {
+        const uint64_t bytes = type != nullptr ? type->tensor_bytes(t.rows, t.cols) : t.data.size();
+        decls_.push_back({t.name, gguf_decl(t, type), bytes});
+    }
+    void begin_tensor(const SourceTensor& t) override { writer_for(t).begin_tensor(t.name); }
+    void write(std::span<const uint8_t> bytes) override { writers_[current_]->write(bytes); }
+    void end_tensor() override { writers_[current_]->end_tensor(); }
+    uint64_t reserve_tensor(const SourceTensor& t) override {
+        GgufWriter& w = writer_for(t);
+        w.begin_tensor(t.name);
+        return w.reserve_tensor();
+    }
+    // the tensor in flight is the one reserve_tensor() set aside
+    void write_at(uint64_t file_offset, std::span<const uint8_t> bytes) const override {
+        writers_[current_]->write_at(file_offset, bytes);
+    }
+    void finish() override {
+        open_files();
+        for (std::size_t i = 0; i < writers_.size(); ++i) {
+            writers_[i]->finish();
+            renamed_.push_back(paths_[i]);
+        }
+        finished_ = true;
+    }
+    void set_metadata(const std::string& key, const std::string& value) override { metadata_.set(key, MetaValue(value)); }
+    std::vector<std::filesystem::path> files() const override { return paths_; }
+
+private:
+    struct Decl {
+        std::string name;
+        GgufTensorDecl gguf;
+        uint64_t bytes;
+    };
+
+    GgufWriter& writer_for(const SourceTensor& t) {
+        open_files();
+        const auto it = split_of_.find(t.name);
+        if (it == split_of_.end()) fail("split output: tensor '", t.name, "' was not declared");
+        current_ = it->second;
+        return *writers_[current_];
+    }
+
+    void open_files() {
+        if (!writers_.empty()) return;
+        const std::size_t n = decls_.size(), files = static_cast<std::size_t>(count_);
+        if (n < files) {
+            fail_as(ErrorCode::bad_argument, "--shards ", count_, ": the model has only ", n,
+                    " tensors, and no file of a split set may be empty");
+        }
+        uint64_t total = 0;
+        for (const Decl& d : decls_) total += d.bytes;
+        // file k starts at the first tensor that begins at or past k/N of the bytes, at least one tensor each
+        std::vector<std::size_t> start(files + 1, n);
+        start[0] = 0;
+        uint64_t before = 0;
+        std::size_t k = 1;
+        for (std::size_t i = 0; i < n && k < files; ++i) {
+            const bool past = static_cast<long double>(before) * files >= static_cast<long double>(total) * k;
+            if (i > start[k - 1] && (past || n - i == files - k)) start[k++] = i;
+            before += decls_[i].bytes;
+        }
+        for (std::size_t f = 0; f < files; ++f) {
+            auto w = std::make_unique<GgufWriter>(paths_[f]);
+            Metadata& md = w->metadata();
+            if (f == 0) md = metadata_;
+            md.set(std::string(kSplitNoKey), MetaValue(static_cast<uint16_t>(f)));
+            md.set(std::string(kSplitCountKey), MetaValue(static_cast<uint16_t>(count_)));
+            md.set(std::string(kSplitTensorsCountKey), MetaValue(static_cast<int32_t>(n)));
+            for (std::size_t i = start[f]; i < start[f + 1]; ++i) {
+                w->add_tensor(decls_[i].name, decls_[i].gguf.type_id, decls_[i].gguf.ne);
+                split_of_[decls_[i].name] = f;
+            }
+            writers_.push_back(std::move(w));
+        }
+    }
+
+    int count_;
+    Metadata metadata_;
+    std::vector<std::filesystem::path> paths_;
+    std::vector<Decl> decls_;
+    std::vector<std::unique_ptr<GgufWriter>> writers_;
+    std::map<std::string, std::size_t, std::less<>> split_of_;
+    std::size_t current_ = 0;
+    std::vector<std::filesystem::path> renamed_;
+    bool finished_ = false;
 };
 
 SafeDtype safe_dtype_of(const WeightType& t) {
@@ -101,7 +232,7 @@ std::vector<int64_t> torch_shape(const std::vector<int64_t>& ne) { return {ne.rb
 // quantized tensor run through its parts in order (the INTn sections are codes, scales, zeros).
 class SafeTensorsOutput final : public OutputFile {
 public:
-    SafeTensorsOutput(const std::filesystem::path& path, const TensorSource& source) : w_(path) {
+    SafeTensorsOutput(const std::filesystem::path& path, const TensorSource& source) : w_(path), path_(path) {
         for (const auto& [key, value] : source.string_metadata()) {
             if (key != "quantization_config") w_.set_metadata(key, value);
         }
@@ -211,6 +342,7 @@ public:
         w_.finish();
     }
     void set_metadata(const std::string& key, const std::string& value) override { w_.set_metadata(key, value); }
+    std::vector<std::filesystem::path> files() const override { return {path_}; }
 
 private:
     struct Part;
@@ -230,6 +362,7 @@ private:
         uint64_t bytes = 0;
     };
     SafeTensorsWriter w_;
+    std::filesystem::path path_;
     nlohmann::json config_;
     std::vector<std::vector<Part>> tensors_;
     bool header_done_ = false;
@@ -242,7 +375,11 @@ private:
 }  // namespace
 
 std::unique_ptr<OutputFile> open_output(OutFormat format, const std::filesystem::path& path,
-                                        const TensorSource& source, TypeId file_type_of) {
+                                        const TensorSource& source, TypeId file_type_of, int shards) {
+    if (shards > 1) {
+        if (format != OutFormat::gguf) fail("--shards: only GGUF output is written as a split set so far");
+        return std::make_unique<GgufSplitOutput>(path, source, file_type_of, shards);
+    }
     if (format == OutFormat::gguf) return std::make_unique<GgufOutput>(path, source, file_type_of);
     return std::make_unique<SafeTensorsOutput>(path, source);
 }

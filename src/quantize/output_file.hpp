@@ -3,7 +3,7 @@
 // NAME.scales and NAME.zeros for the INTn types, and a "quantization_config" JSON string in
 // "__metadata__" describing each tensor; see docs/QUANTIZE.md). Both are declared in full
 // first, then written tensor by tensor in declaration order, in pieces of any size; both appear
-// under their name only when finish() succeeds.
+// under their name only when finish() succeeds. A GGUF may be written as a split set.
 #pragma once
 
 #include <cstdint>
@@ -35,10 +35,13 @@ public:
     virtual void finish() = 0;
     // A string in the output's metadata (GGUF key-value, SafeTensors __metadata__); before declare().
     virtual void set_metadata(const std::string& key, const std::string& value) = 0;
+    // The files it writes, under their final names.
+    virtual std::vector<std::filesystem::path> files() const = 0;
 };
 
 // `file_type_of`: the type most tensors get (general.file_type of a GGUF; unused otherwise).
+// `shards` > 1: a GGUF split set PATH-0000i-of-0000N.gguf (PATH without .gguf).
 std::unique_ptr<OutputFile> open_output(OutFormat format, const std::filesystem::path& path,
-                                        const TensorSource& source, TypeId file_type_of);
+                                        const TensorSource& source, TypeId file_type_of, int shards = 1);
 
 }  // namespace lowbit::quantize

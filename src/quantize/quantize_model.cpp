@@ -163,7 +163,7 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
 
     std::unique_ptr<OutputFile> out;
     const auto open_out = [&](const std::vector<const WeightType*>& types) {
-        out = open_output(o.out_format, o.output, src, o.type);
+        out = open_output(o.out_format, o.output, src, o.type, o.shards);
         if (calibration) out->set_metadata("lowbit.calibration", calibration->metadata_json());
         for (std::size_t i = 0; i < tensors.size(); ++i) out->declare(tensors[i], types[i]);
     };
@@ -293,7 +293,10 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     }
     if (out) {
         out->finish();
-        report.output_bytes = std::filesystem::file_size(o.output);
+        report.output_bytes = 0;
+        for (const std::filesystem::path& f : out->files()) report.output_bytes += std::filesystem::file_size(f);
+        report.output = out->files().front().string();  // a split set's first file: what loads it
+        report.output_files = out->files().size();
     }
     report.seconds = seconds_since(start);
     report.peak_rss_bytes = peak_rss_bytes();

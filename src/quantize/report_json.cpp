@@ -53,6 +53,7 @@ std::string report_json(const Report& r) {
         {"schema", "lowbit.quantize-report/1"},
         {"input", r.input},
         {"output", r.dry_run ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
+        {"output_files", r.dry_run ? 0 : r.output_files},
         {"dry_run", r.dry_run},
         {"threads", r.threads},
         {"mode", r.mode},

@@ -96,6 +96,7 @@ Options resolve(const Request& r, const std::atomic<bool>* cancel) {
         fail_field("min_cosine", *r.min_cosine, " is not in [0, 1]");
     }
     if (r.output.empty() && !r.dry_run) fail_field("output", "an output file is required (or a dry run)");
+    if (r.shards < 1 || r.shards > 99999) fail_field("shards", r.shards, " is not in 1..99999");
     if (r.calib.empty()) {
         const char* needs = r.act_bits                ? "act_bits"
                             : r.time_groups           ? "time_groups"
@@ -113,6 +114,10 @@ Options resolve(const Request& r, const std::atomic<bool>* cancel) {
                                    : r.output.ends_with(".safetensors") ? "safetensors"
                                                                         : "gguf";
     q.out_format = out_format == "safetensors" ? OutFormat::safetensors : OutFormat::gguf;
+    if (r.shards > 1 && q.out_format != OutFormat::gguf) {
+        fail_field("shards", "a split set is written for GGUF output only (so far)");
+    }
+    q.shards = r.shards;
     q.mode = r.mode == "batch" ? Mode::batch : Mode::streaming;
     q.ternarize = r.ternarize == "none" ? Ternarize::none : Ternarize::absmean;
     if (!r.max_memory.empty()) q.max_memory = parse_size(r.max_memory, "max_memory");

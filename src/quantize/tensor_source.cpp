@@ -171,10 +171,11 @@ TensorSource TensorSource::open(const fs::path& path, Naming naming) {
         src.source_ = in->source();
         src.file_size_ = in->file_size();
         src.metadata_ = in->metadata();
+        const std::vector<std::string> files = in->split_sources();
         for (const GgufTensor& t : in->tensors()) {
             SourceTensor s;
             s.name = s.source_name = t.name;
-            s.file = in->source();
+            s.file = files[t.split];
             s.ne = t.ne;
             s.rows = t.rows;
             s.cols = t.cols;
@@ -182,7 +183,7 @@ TensorSource TensorSource::open(const fs::path& path, Naming naming) {
             s.gguf_type_id = t.type_id;
             s.from_gguf = true;
             s.data = in->tensor_data(t);
-            s.file_bytes = in->bytes();
+            s.file_bytes = in->file_bytes(t);
             if (find_weight_type(static_cast<TypeId>(t.type_id)) != nullptr) s.weight = in->weight(t);
             src.tensors_.push_back(std::move(s));
         }

@@ -196,3 +196,65 @@ def all_contiguous_splits(steps, groups):
     for cuts in itertools.combinations(range(1, steps), groups - 1):
         bounds = (0,) + cuts + (steps,)
         yield [g for g in range(groups) for _ in range(bounds[g], bounds[g + 1])]
+
+
+# ---- GGUF, from the format's specification (ggml's docs/gguf.md) ------------------------------
+
+GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q",
+                12: "<d"}
+GGML_BLOCKS = {0: (1, 4), 1: (1, 2), 2: (32, 18), 8: (32, 34), 30: (1, 2)}  # type: (elements, bytes) per block
+
+
+def read_gguf(path):
+    """A GGUF file's metadata as {key: (gguf type, value)} in file order and its tensors as
+    [(name, ne, type, raw bytes)], parsed with struct from the specification: magic, version,
+    counts, key-values, tensor infos, the data section at the next multiple of
+    general.alignment (32 by default), each tensor's offset relative to it."""
+    import struct
+
+    raw = open(path, "rb").read()
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        (v,) = struct.unpack_from(fmt, raw, pos)
+        pos += struct.calcsize(fmt)
+        return v
+
+    def string():
+        nonlocal pos
+        n = take("<Q")
+        pos += n
+        return raw[pos - n:pos].decode("utf-8")
+
+    def value(t):
+        if t == 8:
+            return string()
+        if t == 9:
+            inner, n = take("<I"), take("<Q")
+            return [value(inner) for _ in range(n)]
+        return take(GGUF_SCALARS[t])
+
+    assert raw[:4] == b"GGUF", path
+    pos = 4
+    version, n_tensors, n_kv = take("<I"), take("<Q"), take("<Q")
+    assert version == 3
+    metadata = {}
+    for _ in range(n_kv):
+        key = string()
+        t = take("<I")
+        metadata[key] = (t, value(t))
+    infos = []
+    for _ in range(n_tensors):
+        name = string()
+        ne = [take("<Q") for _ in range(take("<I"))]
+        infos.append((name, ne, take("<I"), take("<Q")))
+    align = metadata.get("general.alignment", (4, 32))[1]
+    data = (pos + align - 1) // align * align
+    tensors = []
+    for name, ne, t, offset in infos:
+        elements, block = GGML_BLOCKS[t]
+        size = int(np.prod(ne)) // elements * block
+        assert offset % align == 0 and data + offset + size <= len(raw), (path, name)
+        tensors.append((name, ne, t, raw[data + offset:data + offset + size]))
+    return metadata, tensors

@@ -60,7 +60,9 @@ void print_table(const quantize::Report& r) {
         r.dry_run ? "(dry run: nothing written)" : bytes_text(static_cast<double>(r.output_bytes)), r.bits_per_weight,
         r.seconds, static_cast<double>(r.input_bytes) / 1e6 / std::max(r.seconds, 1e-9), r.threads,
         static_cast<double>(r.peak_rss_bytes) / (1 << 20), static_cast<double>(r.planned_peak_bytes) / (1 << 20), r.mode,
-        r.dry_run ? "" : ", wrote " + r.output);
+        r.dry_run                ? ""
+        : r.output_files > 1 ? fmt::format(", wrote {} files: {} ...", r.output_files, r.output)
+                             : ", wrote " + r.output);
 }
 
 }  // namespace
@@ -121,6 +123,11 @@ void add_quantize_command(CLI::App& app) {
                   "A shape the planned type cannot store is an error (default: the next type of its chain)");
     cmd->add_option("--max-memory", o->max_memory,
                     "Refuse to start when a work item would hold more than SIZE (e.g. 512M, 2G), naming the tensor");
+    cmd->add_option("--shards", o->shards,
+                    "Write a GGUF split set of N files, DST-0000i-of-0000N.gguf (llama.cpp's gguf-split naming; "
+                    "lowbit run and llama.cpp load it from the first), cut into runs of about equal bytes")
+        ->check(CLI::Range(1, 99999))
+        ->capture_default_str();
     cmd->add_option("--mode", o->mode,
                     "streaming (read, quantize, write, release; memory independent of the model's size) or batch "
                     "(everything in memory, then written: for comparison)")

@@ -127,7 +127,8 @@ ModelReport inspect_gguf(const fs::path& path) {
     ModelReport r;
     r.path = path.string();
     r.format = "gguf";
-    r.files = {g.source()};
+    r.files = g.split_sources();
+    const bool split = r.files.size() > 1;
     r.gguf = {{"version", g.version()},
               {"alignment", g.alignment()},
               {"data_offset", g.data_offset()},
@@ -144,7 +145,8 @@ ModelReport inspect_gguf(const fs::path& path) {
     r.tokenizer = gguf_tokenizer(m);
     for (const GgufTensor& t : g.tensors()) {
         r.tensors.push_back({t.name, std::string(t.type->name), t.type_id, t.ne, static_cast<uint64_t>(t.elements()),
-                             t.bytes, t.file_offset, "", t.type->computable()});
+                             t.bytes, t.file_offset, split ? fs::path(r.files[t.split]).filename().string() : "",
+                             t.type->computable()});
     }
     add_totals(r);
     return r;

@@ -20,7 +20,7 @@ struct TensorRow {
     uint64_t elements = 0;
     uint64_t bytes = 0;
     uint64_t offset = 0;      // from the start of its file
-    std::string file;         // the shard holding it (sharded SafeTensors), else empty
+    std::string file;         // the shard holding it (sharded SafeTensors, a GGUF split set), else empty
     bool computable = false;  // lowbit has kernels for its type
 };
 
