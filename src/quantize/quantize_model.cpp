@@ -293,10 +293,11 @@ Report quantize_model(const Options& o, ThreadPool& pool, const ProgressFn& prog
     }
     if (out) {
         out->finish();
+        const std::vector<std::filesystem::path> files = out->files();
         report.output_bytes = 0;
-        for (const std::filesystem::path& f : out->files()) report.output_bytes += std::filesystem::file_size(f);
-        report.output = out->files().front().string();  // a split set's first file: what loads it
-        report.output_files = out->files().size();
+        for (const std::filesystem::path& f : files) report.output_bytes += std::filesystem::file_size(f);
+        report.output = files.front().string();  // a split set's first file: what loads it
+        report.output_files = files.size();
     }
     report.seconds = seconds_since(start);
     report.peak_rss_bytes = peak_rss_bytes();
